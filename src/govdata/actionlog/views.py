@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from govdata.actionlog import service
+from govdata.db import get_db
+from govdata.errors import ValidationFailed
+from govdata.principal import Principal, require_role
+from govdata.web.deps import page_principal
+from govdata.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+ACTION_LABELS = {
+    "auth.login": "登录", "auth.login_failed": "登录失败", "auth.logout": "退出登录",
+    "org.create": "新建机构", "org.update": "修改机构", "org.delete": "删除机构",
+    "user.create": "新建人员", "user.update": "修改人员", "user.delete": "删除人员",
+    "user.password_reset": "重置密码", "credential.create": "签发凭证", "credential.revoke": "吊销凭证",
+    "demo.load": "加载演示数据",
+}
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ValidationFailed(f"时间格式无效:{value}", code="invalid_datetime") from exc
+
+
+@router.get("/action-log")
+def action_log_page(request: Request, actor: str | None = None, action: str | None = None,
+                    target_id: str | None = None, outcome: str | None = None, since: str | None = None,
+                    until: str | None = None, q: str | None = None, page: int = 1, db: Session = Depends(get_db),
+                    principal: Principal = Depends(page_principal)) -> Response:
+    require_role(principal, "auditor")
+    filters = {"actor": actor or "", "action": action or "", "target_id": target_id or "",
+               "outcome": outcome or "", "since": since or "", "until": until or "", "q": q or ""}
+    f = service.ActionFilter(actor=actor or None, action=action or None, target_id=target_id or None,
+                             outcome=outcome or None, since=_parse_time(since), until=_parse_time(until),
+                             q=q or None)
+    page = max(page, 1)
+    total, rows = service.search(db, f, page=page, page_size=50)
+    template = "actionlog/_rows.html" if request.headers.get("hx-request") else "actionlog/index.html"
+    return render(request, template, {
+        "total": total, "entries": rows, "filters": filters, "page": page, "labels": ACTION_LABELS,
+        "pages": (total + 49) // 50}, principal=principal)

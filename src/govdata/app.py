@@ -1,0 +1,42 @@
+"""The ASGI application: ``uvicorn --factory govdata.app:create_app``."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from govdata import __version__
+from govdata.accounts import api as accounts_api
+from govdata.accounts import views as accounts_views
+from govdata.actionlog import api as actionlog_api
+from govdata.actionlog import views as actionlog_views
+from govdata.config import get_settings
+from govdata.orgs import api as orgs_api
+from govdata.orgs import views as orgs_views
+from govdata.web import errors
+from govdata.web import views as web_views
+from govdata.web.middleware import RequestContextMiddleware
+
+STATIC_DIR = Path(__file__).parent / "web" / "static"
+
+ROUTERS = [
+    web_views.router, accounts_api.router, orgs_api.router, actionlog_api.router,
+    accounts_views.router, orgs_views.router, actionlog_views.router,
+]
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    app = FastAPI(title="govdata 政务数据治理与共享平台", version=__version__, docs_url=None, redoc_url=None,
+                  openapi_url="/openapi.json")
+    app.add_middleware(RequestContextMiddleware, hsts=settings.cookie_secure)
+    errors.install(app)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for router in ROUTERS:
+        app.include_router(router)
+    return app

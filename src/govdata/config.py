@@ -1,0 +1,80 @@
+"""Settings read from the environment (prefix ``GOVDATA_``).
+
+The secret key is never committed: when ``GOVDATA_SECRET_KEY`` is unset it is generated once into
+``<var>/secret_key`` (mode 0600) and read from there by every worker.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+VAR_DIR = Path(os.environ.get("GOVDATA_VAR_DIR", "var"))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GOVDATA_", extra="ignore")
+
+    database_url: str = Field(default_factory=lambda: f"sqlite:///{(VAR_DIR / 'govdata.db').as_posix()}")
+    data_dir: Path = Field(default_factory=lambda: VAR_DIR / "data")
+    secret_key: str = ""
+    # Sessions and tokens
+    session_hours: float = 8.0  # absolute lifetime of a web session or a person's API token
+    session_idle_minutes: float = 60.0  # a web session idle longer than this ends
+    login_max_failures: int = 5  # consecutive failures before the account locks
+    lockout_minutes: float = 15.0
+    cookie_secure: bool = False  # set true behind HTTPS
+    timezone: str = "Asia/Shanghai"  # how times are shown, and how naive times typed by users are read
+    trusted_proxies: str = "127.0.0.1"  # comma separated, for X-Forwarded-For
+    db_pool_size: int = 10
+
+    def resolved_secret_key(self) -> str:
+        if self.secret_key:
+            return self.secret_key
+        return _load_or_create_secret(VAR_DIR / "secret_key")
+
+
+def _load_or_create_secret(path: Path) -> str:
+    if path.exists():
+        return _read_nonempty(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # O_EXCL: when several workers start at once, exactly one writes the key, the others read it.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return _read_nonempty(path)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def _read_nonempty(path: Path) -> str:
+    # Another worker may have created the file and not yet written it.
+    for _ in range(50):
+        key = path.read_text().strip()
+        if key:
+            return key
+        time.sleep(0.02)
+    raise RuntimeError(f"secret key file {path} is empty")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+@lru_cache
+def get_secret_key() -> str:
+    return get_settings().resolved_secret_key()
+
+
+def local_tz() -> ZoneInfo:
+    return ZoneInfo(get_settings().timezone)

@@ -1,0 +1,9 @@
+"""Every domain's tables, imported so that Alembic and tests see one metadata."""
+
+from govdata.accounts import models as accounts_models  # noqa: F401
+from govdata.actionlog import models as actionlog_models  # noqa: F401
+from govdata.db import Base
+from govdata.orgs import models as orgs_models  # noqa: F401
+from govdata.platform import models as platform_models  # noqa: F401
+
+metadata = Base.metadata

@@ -1,0 +1,1 @@
+"""Organisations (组织机构): city departments, district/county governments and their departments, townships."""

@@ -1,0 +1,1 @@
+"""The web shell: middleware, templates, login, the home dashboard and error pages."""
