@@ -23,7 +23,7 @@ from govdata.web.middleware import RequestContextMiddleware
 STATIC_DIR = Path(__file__).parent / "web" / "static"
 
 ROUTERS = [
-    web_views.router, accounts_api.router, orgs_api.router, actionlog_api.router,
+    web_views.health_router, web_views.router, accounts_api.router, orgs_api.router, actionlog_api.router,
     accounts_views.router, orgs_views.router, actionlog_views.router,
 ]
 

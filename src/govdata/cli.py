@@ -57,3 +57,7 @@ def main() -> None:
         for e in exc.errors():
             err.print(f"[red]错误[/red] validation_error: 参数 {'.'.join(map(str, e['loc']))} 无效({e['msg']})")
         sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -41,6 +41,12 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(current_locale.get()).ngettext(singular, plural, n)
 
 
+def N_(message: str) -> str:
+    """Mark ``message`` for extraction without translating it (``babel.cfg`` lists ``N_`` as a keyword).
+    Used for label dicts whose values are translated later, at render time, with ``_(label)``."""
+    return message
+
+
 def negotiate(cookie_value: str | None, query_value: str | None = None) -> str:
     for value in (query_value, cookie_value):
         if value in LOCALES:

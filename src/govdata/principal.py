@@ -10,12 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from govdata.errors import Forbidden
+from govdata.i18n import N_
 
 ROLE_LABELS = {
-    "bureau_admin": "大数据局管理员",
-    "dept_admin": "部门数据管理员",
-    "dept_staff": "部门工作人员",
-    "auditor": "审计员",
+    "bureau_admin": N_("大数据局管理员"),
+    "dept_admin": N_("部门数据管理员"),
+    "dept_staff": N_("部门工作人员"),
+    "auditor": N_("审计员"),
 }
 
 

@@ -40,7 +40,7 @@ def list_users(org: str | None = None, role: str | None = None, q: str | None = 
                principal: Principal = Depends(person_principal)) -> dict[str, Any]:
     total, rows = service.list_users(db, principal, org=org, role=role, q=q, page=paging.page,
                                      page_size=paging.page_size)
-    return {"total": total, "items": [service.user_dict(db, u) for u in rows]}
+    return {"total": total, "items": service.user_dicts(db, rows)}
 
 
 @router.post("/users", status_code=201)
@@ -67,7 +67,7 @@ def update_user(username: str, data: UserUpdate, db: Session = Depends(get_db),
 @router.post("/users/{username}/password", status_code=204)
 def reset_password(username: str, data: PasswordReset, db: Session = Depends(get_db),
                    principal: Principal = Depends(person_principal)) -> None:
-    service.reset_password(db, principal, username, data.password)
+    service.reset_password(db, principal, username, data.password, data.current_password)
 
 
 @router.delete("/users/{username}", status_code=204)

@@ -31,6 +31,7 @@ class UserUpdate(BaseModel):
 
 class PasswordReset(BaseModel):
     password: str = Field(min_length=1, max_length=128)
+    current_password: str | None = Field(default=None, max_length=128, description="修改自己的密码时必填")
 
 
 class TokenRequest(BaseModel):

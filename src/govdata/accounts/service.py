@@ -43,15 +43,21 @@ def get_user(db: Session, username: str) -> User:
     return user
 
 
-def user_dict(db: Session, user: User) -> dict[str, Any]:
+def user_dict(db: Session, user: User, org_code: str | None = None) -> dict[str, Any]:
     return {
-        "username": user.username, "full_name": user.full_name, "org": orgs.code_of(db, user.org_id),
+        "username": user.username, "full_name": user.full_name,
+        "org": org_code or orgs.code_of(db, user.org_id),
         "role": user.role, "role_label": ROLE_LABELS.get(user.role, user.role), "email": user.email,
         "phone": user.phone, "is_active": user.is_active,
         "locked": bool(user.locked_until and user.locked_until > utcnow()),
         "last_login_at": user.last_login_at.isoformat() if user.last_login_at else None,
         "created_at": user.created_at.isoformat(),
     }
+
+
+def user_dicts(db: Session, users: list[User]) -> list[dict[str, Any]]:
+    codes = orgs.codes_by_id(db, {u.org_id for u in users})
+    return [user_dict(db, u, codes.get(u.org_id)) for u in users]
 
 
 def _check_contact(email: str | None, phone: str | None) -> None:
@@ -133,10 +139,15 @@ def update_user(db: Session, principal: Principal, username: str, data: UserUpda
     return user
 
 
-def reset_password(db: Session, principal: Principal, username: str, password: str) -> None:
+def reset_password(db: Session, principal: Principal, username: str, password: str,
+                   current_password: str | None = None) -> None:
+    """An administrator sets another person's password; a person changing their own must give the current
+    one, so a stolen session alone cannot take over the account."""
     user = get_user(db, username)
     if user.id != principal.user_id:
         ensure_can_manage(principal, user.org_id)
+    elif not security.verify_password(user.password_hash, current_password or ""):
+        raise Forbidden("当前密码不正确", code="wrong_current_password")
     security.check_password_strength(password)
     user.password_hash = security.hash_password(password)
     user.password_changed_at = utcnow()
@@ -251,23 +262,28 @@ def principal_for_user(db: Session, user: User) -> Principal:
 
 
 def resolve_token(db: Session, token: str, *, kind: str) -> Principal | None:
-    """The principal behind a bearer token or session cookie, or None when unknown, expired or revoked."""
+    """The principal behind a bearer token or session cookie, or None when unknown, expired or revoked.
+    One indexed lookup joining session, person and organisation: this runs on every request."""
     if token.startswith(security.SYSTEM_TOKEN_PREFIX) and kind == "api":
         return _resolve_credential(db, token)
-    row = db.scalar(select(UserSession).where(UserSession.token_hash == security.token_hash(token)))
+    row = db.execute(
+        select(UserSession.id, UserSession.kind, UserSession.expires_at, UserSession.last_seen_at, User,
+               Organization.code)
+        .join(User, User.id == UserSession.user_id).join(Organization, Organization.id == User.org_id)
+        .where(UserSession.token_hash == security.token_hash(token))
+    ).first()
     now = utcnow()
-    if row is None or row.kind != kind or row.expires_at <= now:
+    if row is None or row.kind != kind or row.expires_at <= now or not row.User.is_active:
         return None
     idle = timedelta(minutes=get_settings().session_idle_minutes)
     if kind == "web" and row.last_seen_at + idle <= now:
         return None
-    user = db.get(User, row.user_id)
-    if user is None or not user.is_active:
-        return None
     if now - row.last_seen_at > timedelta(minutes=1):  # at most one write a minute per session
         db.execute(update(UserSession).where(UserSession.id == row.id).values(last_seen_at=now))
         db.commit()
-    return principal_for_user(db, user)
+    user = row.User
+    return Principal(kind="user", name=user.username, role=user.role, org_id=user.org_id, org_code=row.code,
+                     user_id=user.id)
 
 
 def purge_expired_sessions(db: Session) -> int:
@@ -339,15 +355,21 @@ def list_credentials(db: Session, principal: Principal, org: str | None = None) 
 
 
 def _resolve_credential(db: Session, token: str) -> Principal | None:
-    cred = db.scalar(select(ApiCredential).where(ApiCredential.token_hash == security.token_hash(token)))
+    row = db.execute(
+        select(ApiCredential, Organization.code).join(Organization, Organization.id == ApiCredential.org_id)
+        .where(ApiCredential.token_hash == security.token_hash(token))
+    ).first()
     now = utcnow()
-    if cred is None or cred.revoked_at is not None or (cred.expires_at and cred.expires_at <= now):
+    if row is None:
+        return None
+    cred = row.ApiCredential
+    if cred.revoked_at is not None or (cred.expires_at and cred.expires_at <= now):
         return None
     if cred.last_used_at is None or now - cred.last_used_at > timedelta(minutes=1):
         db.execute(update(ApiCredential).where(ApiCredential.id == cred.id).values(last_used_at=now))
         db.commit()
     return Principal(kind="system", name=f"system:{cred.name}", role="system", org_id=cred.org_id,
-                     org_code=orgs.code_of(db, cred.org_id), credential_id=cred.id)
+                     org_code=row.code, credential_id=cred.id)
 
 
 def _org_guard(db: Session, org: Organization) -> str | None:

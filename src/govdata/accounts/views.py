@@ -35,7 +35,7 @@ def user_index(request: Request, org: str | None = None, role: str | None = None
     total, rows = service.list_users(db, principal, org=org or None, role=role or None, q=q or None,
                                      page=max(page, 1), page_size=50)
     return render(request, "accounts/users.html", {
-        "total": total, "users": [service.user_dict(db, u) for u in rows], "page": max(page, 1),
+        "total": total, "users": service.user_dicts(db, rows), "page": max(page, 1),
         "filters": {"org": org or "", "role": role or "", "q": q or ""}, "roles": ROLES,
         "org_options": orgs.options(db), "notice": NOTICES.get(notice or "")}, principal=principal)
 
@@ -89,9 +89,9 @@ async def user_update(username: str, request: Request, db: Session = Depends(get
 
 
 @router.post("/users/{username}/password", dependencies=[Depends(csrf_protect)])
-def user_password(username: str, password: str = Form(""), db: Session = Depends(get_db),
-                  principal: Principal = Depends(page_principal)) -> Response:
-    service.reset_password(db, principal, username, password)
+def user_password(username: str, password: str = Form(""), current_password: str = Form(""),
+                  db: Session = Depends(get_db), principal: Principal = Depends(page_principal)) -> Response:
+    service.reset_password(db, principal, username, password, current_password)
     return RedirectResponse(f"/users/{username}?notice=password_reset", status_code=303)
 
 

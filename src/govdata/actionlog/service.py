@@ -1,7 +1,8 @@
 """Recording and searching administrative actions.
 
 An action is written in the same transaction as the change it describes, so either both land or
-neither does. Failed logins and refusals have no change to ride on and are committed on their own.
+neither does. Failed logins and refused accesses (HTTP 403 to a known person or system, recorded by the
+web layer's error handler as ``access.denied``) have no change to ride on and are committed on their own.
 """
 
 from __future__ import annotations

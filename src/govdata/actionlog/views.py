@@ -9,6 +9,7 @@ from starlette.responses import Response
 from govdata.actionlog import service
 from govdata.db import get_db
 from govdata.errors import ValidationFailed
+from govdata.i18n import N_
 from govdata.principal import Principal, require_role
 from govdata.web.deps import page_principal
 from govdata.web.templating import render
@@ -16,11 +17,11 @@ from govdata.web.templating import render
 router = APIRouter(include_in_schema=False)
 
 ACTION_LABELS = {
-    "auth.login": "登录", "auth.login_failed": "登录失败", "auth.logout": "退出登录",
-    "org.create": "新建机构", "org.update": "修改机构", "org.delete": "删除机构",
-    "user.create": "新建人员", "user.update": "修改人员", "user.delete": "删除人员",
-    "user.password_reset": "重置密码", "credential.create": "签发凭证", "credential.revoke": "吊销凭证",
-    "demo.load": "加载演示数据",
+    "auth.login": N_("登录"), "auth.login_failed": N_("登录失败"), "auth.logout": N_("退出登录"),
+    "org.create": N_("新建机构"), "org.update": N_("修改机构"), "org.delete": N_("删除机构"),
+    "user.create": N_("新建人员"), "user.update": N_("修改人员"), "user.delete": N_("删除人员"),
+    "user.password_reset": N_("重置密码"), "credential.create": N_("签发凭证"), "credential.revoke": N_("吊销凭证"),
+    "demo.load": N_("加载演示数据"), "access.denied": N_("拒绝访问"),
 }
 
 
@@ -46,7 +47,10 @@ def action_log_page(request: Request, actor: str | None = None, action: str | No
                              q=q or None)
     page = max(page, 1)
     total, rows = service.search(db, f, page=page, page_size=50)
-    template = "actionlog/_rows.html" if request.headers.get("hx-request") else "actionlog/index.html"
-    return render(request, template, {
+    partial = request.headers.get("hx-request") and not request.headers.get("hx-history-restore-request")
+    template = "actionlog/_rows.html" if partial else "actionlog/index.html"
+    response = render(request, template, {
         "total": total, "entries": rows, "filters": filters, "page": page, "labels": ACTION_LABELS,
         "pages": (total + 49) // 50}, principal=principal)
+    response.headers["Vary"] = "HX-Request"
+    return response

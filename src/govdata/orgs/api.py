@@ -20,7 +20,7 @@ def list_orgs(q: str | None = Query(None, max_length=100), level: str | None = N
               db: Session = Depends(get_db), _: Principal = Depends(api_principal)) -> dict[str, Any]:
     total, rows = service.list_orgs(db, q=q, level=level, parent=parent, region_code=region_code,
                                     page=paging.page, page_size=paging.page_size)
-    return {"total": total, "items": [service.as_dict(db, o) for o in rows]}
+    return {"total": total, "items": service.as_dicts(db, rows)}
 
 
 @router.get("/tree")

@@ -15,13 +15,14 @@ from sqlalchemy.orm import Session
 
 from govdata.actionlog import service as actionlog
 from govdata.errors import Conflict, NotFound, ValidationFailed
+from govdata.i18n import N_
 from govdata.orgs.models import LEVEL_RANK, LEVELS, ORG_TYPES, Organization
 from govdata.orgs.schemas import OrgCreate, OrgUpdate
 from govdata.principal import Principal, require_role
 from govdata.standards import identifiers, regions
 
-LEVEL_LABELS = {"city": "市级", "county": "县区", "township": "乡镇(街道)"}
-TYPE_LABELS = {"government": "人民政府", "department": "部门", "institution": "事业单位"}
+LEVEL_LABELS = {"city": N_("市级"), "county": N_("县区"), "township": N_("乡镇(街道)")}
+TYPE_LABELS = {"government": N_("人民政府"), "department": N_("部门"), "institution": N_("事业单位")}
 
 # Other domains register checks that refuse deleting an organisation they still reference
 # (people, credentials, later resources); each returns a Chinese reason or None.
@@ -58,12 +59,22 @@ def code_of(db: Session, org_id: int | None) -> str | None:
     return db.scalar(select(Organization.code).where(Organization.id == org_id))
 
 
-def as_dict(db: Session, org: Organization) -> dict[str, Any]:
+def codes_by_id(db: Session, ids: set[int | None]) -> dict[int, str]:
+    """Organisation codes for many ids in one query (for listings of people, credentials, children)."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return dict(db.execute(select(Organization.id, Organization.code).where(Organization.id.in_(wanted))).all())
+
+
+def as_dict(db: Session, org: Organization, parent_code: str | None = None) -> dict[str, Any]:
     division = regions.lookup(org.region_code)
+    if parent_code is None:
+        parent_code = code_of(db, org.parent_id)
     return {
         "code": org.code, "name": org.name, "short_name": org.short_name, "level": org.level,
         "type": org.org_type, "region_code": org.region_code,
-        "region_name": division.name if division else None, "parent": code_of(db, org.parent_id),
+        "region_name": division.name if division else None, "parent": parent_code,
         "uscc": org.uscc, "sort_order": org.sort_order,
         "created_at": org.created_at.isoformat(), "updated_at": org.updated_at.isoformat(),
     }
@@ -241,6 +252,11 @@ def list_orgs(db: Session, *, q: str | None = None, level: str | None = None, pa
     rows = db.scalars(stmt.order_by(Organization.sort_order, Organization.code)
                       .offset((page - 1) * page_size).limit(page_size)).all()
     return total, list(rows)
+
+
+def as_dicts(db: Session, rows: list[Organization]) -> list[dict[str, Any]]:
+    parents = codes_by_id(db, {o.parent_id for o in rows})
+    return [as_dict(db, o, parents.get(o.parent_id) if o.parent_id else None) for o in rows]
 
 
 def tree(db: Session) -> list[dict[str, Any]]:

@@ -45,7 +45,8 @@ def api_principal(request: Request, db: Session = Depends(get_db)) -> Principal:
     principal = accounts.resolve_token(db, token, kind="api")
     if principal is None:
         raise Unauthenticated("访问令牌无效、已过期或已吊销", code="invalid_token")
-    return principal.with_request(*request_meta(request))
+    request.state.principal = principal.with_request(*request_meta(request))
+    return request.state.principal
 
 
 def person_principal(principal: Principal = Depends(api_principal)) -> Principal:
@@ -60,7 +61,8 @@ def page_principal(request: Request, db: Session = Depends(get_db)) -> Principal
     principal = accounts.resolve_token(db, token, kind="web") if token else None
     if principal is None:
         raise LoginRequired("请先登录")
-    return principal.with_request(*request_meta(request))
+    request.state.principal = principal.with_request(*request_meta(request))
+    return request.state.principal
 
 
 async def csrf_protect(request: Request) -> None:

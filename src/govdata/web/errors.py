@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from govdata.actionlog import service as actionlog
+from govdata.db import new_session
 from govdata.errors import AppError, logger
+from govdata.principal import Principal
 from govdata.web.deps import LoginRequired
 from govdata.web.templating import render
 
@@ -32,15 +38,27 @@ def _error_response(request: Request, error: AppError) -> Response:
     if _wants_json(request):
         headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
         return JSONResponse(error.to_json(), status_code=error.status, headers=headers)
-    return render(request, "error.html", {"error": error}, status=error.status)
+    return render(request, "error.html", {"error": error}, status=error.status,
+                  principal=getattr(request.state, "principal", None))
 
 
 async def app_error(request: Request, exc: AppError) -> Response:
     if isinstance(exc, LoginRequired) and not _wants_json(request):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"/login?next={target}", status_code=303)
+        return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
     logger.info("refused %s %s: %s %s", request.method, request.url.path, exc.code, exc.message)
+    principal = getattr(request.state, "principal", None)
+    if exc.status == 403 and principal is not None:
+        await run_in_threadpool(_record_denial, principal, request, exc)
     return _error_response(request, exc)
+
+
+def _record_denial(principal: Principal, request: Request, exc: AppError) -> None:
+    """A known person or system refused access is worth an auditor's look (e.g. reaching another department)."""
+    with new_session() as db:
+        actionlog.record_alone(db, principal, "access.denied", target_type="path",
+                               target_id=f"{request.method} {request.url.path}"[:100],
+                               summary=f"{exc.code}: {exc.message}", outcome="failure")
 
 
 async def validation_error(request: Request, exc: RequestValidationError) -> Response:

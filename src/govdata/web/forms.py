@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
 from govdata.errors import ValidationFailed
+from govdata.i18n import N_
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -26,7 +27,7 @@ def parse(model: type[M], data: dict[str, Any]) -> M:
 
 
 NOTICES = {
-    "org_created": "机构已创建", "org_updated": "机构已保存", "org_deleted": "机构已删除",
-    "user_created": "人员已创建", "user_updated": "人员已保存", "user_deleted": "人员已删除",
-    "password_reset": "密码已重置", "credential_revoked": "凭证已吊销",
+    "org_created": N_("机构已创建"), "org_updated": N_("机构已保存"), "org_deleted": N_("机构已删除"),
+    "user_created": N_("人员已创建"), "user_updated": N_("人员已保存"), "user_deleted": N_("人员已删除"),
+    "password_reset": N_("密码已重置"), "credential_revoked": N_("凭证已吊销"),
 }

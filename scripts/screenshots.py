@@ -1,0 +1,158 @@
+"""Screenshots for the README, taken with Debian's Chromium through Playwright.
+
+    .venv/bin/python scripts/screenshots.py [output directory, default docs/screenshots]
+
+Starts the app on a throw-away SQLite database in a temporary directory, loads the Liuzhou demo with
+``govdata db upgrade`` and ``govdata demo load`` (run in-process), logs in as the demo bureau admin and
+writes login.png, home.png, orgs.png, action-log.png (1280x800) and home-phone.png (390x844). Nothing
+outside the temporary directory and the output directory is touched. Needs /usr/bin/chromium and the
+front-end assets (`make assets`); Chinese text needs a CJK font (Debian: fonts-noto-cjk).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import secrets
+import shutil
+import socket
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+DESKTOP = {"viewport": {"width": 1280, "height": 800}, "device_scale_factor": 1}
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+MAX_BYTES = 300 * 1024
+
+
+def _configure(tmp: Path) -> None:
+    """Point govdata at the temporary directory; must run before anything from govdata is imported."""
+    os.environ["GOVDATA_VAR_DIR"] = str(tmp)
+    os.environ["GOVDATA_DATA_DIR"] = str(tmp / "data")
+    os.environ["GOVDATA_DATABASE_URL"] = f"sqlite:///{(tmp / 'govdata.db').as_posix()}"
+    os.environ["GOVDATA_SECRET_KEY"] = secrets.token_urlsafe(32)
+
+
+def _load_demo() -> str:
+    """Run ``govdata db upgrade`` and ``govdata demo load``; return the demo admin's password."""
+    from govdata.cli import app
+    from govdata.demo import service as demo
+
+    with contextlib.redirect_stdout(io.StringIO()):  # the demo's account table: throw-away passwords
+        for args in (["db", "upgrade"], ["demo", "load"]):
+            app(args, standalone_mode=False)
+    return next(password for username, _, password in demo.saved_accounts() if username == "admin")
+
+
+class _Server:
+    def __init__(self) -> None:
+        import uvicorn
+
+        from govdata.app import create_app
+
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.server = uvicorn.Server(uvicorn.Config(create_app(), log_level="warning", access_log=False))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the server did not start")
+            time.sleep(0.05)
+        return self.url
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+        self.sock.close()
+
+
+def _log_in(page, password: str) -> None:
+    page.goto("/login")
+    page.get_by_label("用户名", exact=True).fill("admin")
+    page.get_by_label("密码", exact=True).fill(password)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url("**/")
+    _charts_drawn(page)
+
+
+def _charts_drawn(page) -> None:
+    page.locator(".chart canvas").nth(1).wait_for()
+    page.wait_for_timeout(1500)  # ECharts' entry animation
+
+
+def _shoot(page, path: Path) -> None:
+    page.screenshot(path=str(path))
+    _check_size(path)
+
+
+def _check_size(path: Path) -> None:
+    size = path.stat().st_size
+    print(f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}: {size // 1024} KB")
+    if size > MAX_BYTES:
+        raise SystemExit(f"{path} is {size // 1024} KB, over the {MAX_BYTES // 1024} KB budget")
+
+
+def take(base_url: str, password: str, out: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    out.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        desktop = browser.new_context(base_url=base_url, locale="zh-CN", **DESKTOP)
+        page = desktop.new_page()
+        page.goto("/login")
+        _shoot(page, out / "login.png")
+        _log_in(page, password)
+        _shoot(page, out / "home.png")
+        page.goto("/orgs")
+        _shoot(page, out / "orgs.png")
+        page.goto("/action-log")
+        _shoot(page, out / "action-log.png")
+        desktop.close()
+
+        # Sharp on a high-density screen if that fits the size budget, else at 1x.
+        for scale in (2, 1):
+            phone = browser.new_context(base_url=base_url, locale="zh-CN", device_scale_factor=scale, **PHONE)
+            page = phone.new_page()
+            _log_in(page, password)
+            page.screenshot(path=str(out / "home-phone.png"))
+            phone.close()
+            if (out / "home-phone.png").stat().st_size <= MAX_BYTES:
+                break
+        _check_size(out / "home-phone.png")
+        browser.close()
+
+
+def main() -> None:
+    out = Path(sys.argv[1]).resolve() if len(sys.argv) > 1 else ROOT / "docs" / "screenshots"
+    if not Path(CHROMIUM).exists():
+        raise SystemExit(f"{CHROMIUM} is missing (apt-get install chromium)")
+    if not (ROOT / "src" / "govdata" / "web" / "static" / "vendor" / "htmx.min.js").exists():
+        raise SystemExit("front-end assets are missing: run `make assets`")
+    tmp = Path(tempfile.mkdtemp(prefix="govdata-screenshots-"))
+    try:
+        _configure(tmp)
+        password = _load_demo()
+        with _Server() as base_url:
+            take(base_url, password, out)
+    finally:
+        from govdata import db
+
+        db.reset_caches()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
