@@ -4,7 +4,8 @@
 
 Starts the app on a throw-away SQLite database in a temporary directory, loads the Liuzhou demo with
 ``govdata db upgrade`` and ``govdata demo load`` (run in-process), logs in as the demo bureau admin and
-writes login.png, home.png, orgs.png, action-log.png (1280x800) and home-phone.png (390x844). Nothing
+writes login.png, home.png, orgs.png, action-log.png, catalog.png (the catalog search with its facets),
+resource.png (a resource's detail page) (1280x800) and home-phone.png (390x844). Nothing
 outside the temporary directory and the output directory is touched. Needs /usr/bin/chromium and the
 front-end assets (`make assets`); Chinese text needs a CJK font (Debian: fonts-noto-cjk).
 """
@@ -88,7 +89,7 @@ def _log_in(page, password: str) -> None:
 
 
 def _charts_drawn(page) -> None:
-    page.locator(".chart canvas").nth(1).wait_for()
+    page.locator(".chart canvas").nth(2).wait_for()
     page.wait_for_timeout(1500)  # ECharts' entry animation
 
 
@@ -120,6 +121,12 @@ def take(base_url: str, password: str, out: Path) -> None:
         _shoot(page, out / "orgs.png")
         page.goto("/action-log")
         _shoot(page, out / "action-log.png")
+        page.goto("/catalog?q=%E5%87%BA%E7%94%9F")  # 出生: a search with its results marked, and the facets
+        page.locator("#catalog-results article.result").first.wait_for()
+        _shoot(page, out / "catalog.png")
+        page.locator("#catalog-results article.result h3 a").first.click()
+        page.wait_for_url("**/catalog/r/**")
+        _shoot(page, out / "resource.png")
         desktop.close()
 
         # Sharp on a high-density screen if that fits the size budget, else at 1x.

@@ -50,3 +50,43 @@ def token_for(client: TestClient, username: str, password: str = PASSWORD) -> di
     response = client.post("/api/v1/auth/token", json={"username": username, "password": password})
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def resource_spec(provider: str = "WJ", name: str = "出生医学证明信息", **overrides):
+    """A valid resource registration, as a department would fill it in."""
+    from govdata.catalog.schemas import ResourceIn
+
+    data = {
+        "name": name, "provider": provider, "summary": "新生儿出生医学证明签发记录", "classification": "基础/电子证照",
+        "format": "database", "share_type": "conditional", "share_condition": "仅用于办理出生一件事",
+        "share_method": "api", "update_cycle": "daily", "grade": "general", "sensitivity": "L3",
+        "responsible_person": "张三", "contact": "0772-2800000",
+        "items": [
+            {"key": "certificate_no", "name": "证明编号", "data_type": "C", "length": 20, "required": True,
+             "primary_key": True, "data_element": "DE0019"},
+            {"key": "baby_name", "name": "新生儿姓名", "data_type": "C", "length": 50, "data_element": "DE0001"},
+            {"key": "mother_id_number", "name": "母亲身份证号", "data_type": "C", "length": 18,
+             "data_element": "DE0002"},
+            {"key": "birth_date", "name": "出生日期", "data_type": "D", "data_element": "DE0004"},
+        ],
+    }
+    data.update(overrides)
+    return ResourceIn.model_validate(data)
+
+
+def with_standards(db: Session) -> None:
+    from govdata.standards import service as standards
+
+    standards.load_shipped(db)
+
+
+def publish(db: Session, spec, submitter: str | None = None):
+    """Register, submit and approve a resource; returns its code."""
+    from govdata.catalog import service as catalog
+    from govdata.catalog.schemas import ReviewIn
+
+    who = principal_of(db, submitter) if submitter else CLI
+    resource = catalog.create(db, who, spec)
+    catalog.submit(db, who, resource.code)
+    catalog.review(db, CLI, resource.code, ReviewIn(decision="approve"))
+    return resource.code

@@ -9,10 +9,16 @@ from govdata import migrate
 from govdata.models import metadata
 
 
+def _include_name(name, type_, parent_names) -> bool:
+    """The filter of migrations/env.py: the search index tables (``catalog_search*``) are not models."""
+    return not (type_ == "table" and name and name.startswith("catalog_search"))
+
+
 def test_migrations_match_the_models(db, database_url):
     """A model change without its migration fails here, on SQLite and PostgreSQL alike."""
     with dbmod.get_engine(database_url).connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
+        opts = {"compare_type": True, "include_name": _include_name}
+        diff = compare_metadata(MigrationContext.configure(conn, opts=opts), metadata)
     assert diff == []
 
 

@@ -13,9 +13,14 @@ from govdata.accounts import api as accounts_api
 from govdata.accounts import views as accounts_views
 from govdata.actionlog import api as actionlog_api
 from govdata.actionlog import views as actionlog_views
+from govdata.catalog import api as catalog_api
+from govdata.catalog import dcat as catalog_dcat
+from govdata.catalog import views as catalog_views
 from govdata.config import get_settings
 from govdata.orgs import api as orgs_api
 from govdata.orgs import views as orgs_views
+from govdata.standards import api as standards_api
+from govdata.standards import views as standards_views
 from govdata.web import errors
 from govdata.web import views as web_views
 from govdata.web.middleware import RequestContextMiddleware
@@ -25,6 +30,9 @@ STATIC_DIR = Path(__file__).parent / "web" / "static"
 ROUTERS = [
     web_views.health_router, web_views.router, accounts_api.router, orgs_api.router, actionlog_api.router,
     accounts_views.router, orgs_views.router, actionlog_views.router,
+    catalog_api.router, catalog_views.router,
+    catalog_dcat.router,
+    standards_api.router, standards_views.router,
 ]
 
 

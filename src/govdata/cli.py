@@ -9,9 +9,11 @@ from pydantic import ValidationError as PydanticValidationError
 from rich.console import Console
 
 from govdata.accounts.cli import token_app, user_app
+from govdata.catalog.cli import catalog_app
 from govdata.demo.cli import demo_app
 from govdata.errors import AppError
 from govdata.orgs.cli import org_app
+from govdata.standards.cli import load_and_report, standards_app
 
 app = typer.Typer(help="govdata 政务数据治理与共享平台", no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="数据库", no_args_is_help=True)
@@ -20,6 +22,8 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(org_app, name="org")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+app.add_typer(standards_app, name="standards")
+app.add_typer(catalog_app, name="catalog")
 err = Console(stderr=True)
 
 
@@ -32,6 +36,7 @@ def db_upgrade() -> None:
     migrate.upgrade()
     after = migrate.current_revision()
     Console().print(f"数据库已是最新版本 {after}" if before == after else f"数据库已从 {before} 迁移到 {after}")
+    load_and_report()  # every installation gets the shipped data standards (数据标准)
 
 
 @app.command()

@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"  # how times are shown, and how naive times typed by users are read
     trusted_proxies: str = "127.0.0.1"  # comma separated, for X-Forwarded-For
     db_pool_size: int = 10
+    # DCAT export: IRIs and links are built from base_url (never from the Host header); the catalogue's
+    # publisher is the organisation with this code, or the root of the organisation tree when unset.
+    base_url: str = "http://127.0.0.1:8000"
+    publisher_org: str = ""
 
     def resolved_secret_key(self) -> str:
         if self.secret_key:

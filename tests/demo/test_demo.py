@@ -42,3 +42,21 @@ def test_demo_accounts_log_in_and_reload_is_idempotent(db, var_dir):
     saved = {u: p for u, _, p in demo.saved_accounts()}
     assert saved["admin"] == created["admin"]
     assert oct((var_dir / "demo-accounts.txt").stat().st_mode & 0o777) == "0o600"
+
+
+def test_demo_publishes_a_realistic_liuzhou_catalog(db):
+    from govdata.catalog import lists, projection
+
+    demo.load(db)
+    entries = projection.published_entries(db)
+    assert len(entries) >= 60
+    providers = {e.provider for e in entries}
+    assert {"450200-GA", "450200-WJ", "450200-JY", "450200-RS", "450200-YB", "450200-SJ", "450200-SW",
+            "450200-MZ", "450200-ZR", "450200-ZJ", "450200-GJJ", "450200-DSJ"} <= providers
+    names = {e.name for e in entries}
+    for needed in ("出生医学证明信息", "户籍人口登记信息", "预防接种信息", "社会保险参保信息", "城乡居民医保参保信息",
+                   "营业执照信息", "学籍信息"):
+        assert needed in names
+    assert lists.build(db, "negative")["total"] >= 4
+    assert lists.build(db, "open")["total"] >= 10
+    assert demo.load_catalog(db) == 0  # idempotent

@@ -1,5 +1,5 @@
 """What a person sees in a real browser: headless Chromium (Debian's /usr/bin/chromium) via Playwright,
-against the app served by uvicorn on the test database. Fixtures are in tests/web/conftest.py; every page
+against the app served by uvicorn on the test database. Fixtures are in tests/conftest.py; every page
 opened through ``new_page`` fails its test on console errors, CSP violations, failed requests or
 unexpected 4xx/5xx responses."""
 
@@ -13,8 +13,8 @@ from babel.messages.pofile import read_po
 from playwright.sync_api import Page, expect
 
 from govdata import i18n
+from tests.conftest import PageProblems
 from tests.factories import PASSWORD, liuzhou, make_user
-from tests.web.conftest import PageProblems
 
 # chromium_path first, so a machine without Chromium skips (or, in CI, fails) before any database work.
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser"), pytest.mark.usefixtures("chromium_path")]
@@ -53,7 +53,7 @@ def test_bureau_admin_creates_org_and_person_and_finds_them_in_the_action_log(db
     expect(page.get_by_role("heading", name="工作台", level=1)).to_be_visible()
     expect(page.locator(".stats article").filter(has_text="组织机构").locator("h3")).to_have_text("6")
     expect(page.locator(".stats article").filter(has_text="人员").locator("h3")).to_have_text("5")
-    expect(page.locator(".chart canvas")).to_have_count(2)  # both ECharts charts drew
+    expect(page.locator(".chart canvas")).to_have_count(3)  # all three ECharts charts drew
     expect(nav(page).get_by_role("link", name="操作日志")).to_be_visible()
 
     # New organisation through the form, under the city government.
@@ -230,7 +230,7 @@ def test_phone_viewport_has_no_horizontal_scrolling(db, new_page):
     assert_no_horizontal_scroll(page)
     log_in(page, "admin")
     expect(page.get_by_role("heading", name="工作台", level=1)).to_be_visible()
-    expect(page.locator(".chart canvas")).to_have_count(2)
+    expect(page.locator(".chart canvas")).to_have_count(3)
     assert_no_horizontal_scroll(page)
     for path in ("/orgs", "/users", "/action-log"):
         page.goto(path)
@@ -245,7 +245,7 @@ def test_pages_raise_no_console_errors_or_csp_violations(db, new_page, problems:
     csp = response.headers.get("content-security-policy", "")
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp  # so inline scripts would be reported
     log_in(page, "admin")
-    expect(page.locator(".chart canvas")).to_have_count(2)
+    expect(page.locator(".chart canvas")).to_have_count(3)
     for chart in page.locator(".chart").all():  # what hovering a slice or bar does: show its tooltip
         chart.evaluate("el => echarts.getInstanceByDom(el).dispatchAction({type: 'showTip', seriesIndex: 0, "
                        "dataIndex: 0})")

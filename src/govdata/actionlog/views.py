@@ -22,6 +22,12 @@ ACTION_LABELS = {
     "user.create": N_("新建人员"), "user.update": N_("修改人员"), "user.delete": N_("删除人员"),
     "user.password_reset": N_("重置密码"), "credential.create": N_("签发凭证"), "credential.revoke": N_("吊销凭证"),
     "demo.load": N_("加载演示数据"), "access.denied": N_("拒绝访问"),
+    "standards.load": N_("加载数据标准"), "element.create": N_("新建数据元"), "element.update": N_("修改数据元"),
+    "codeset.import": N_("导入代码集"), "resource.create": N_("登记信息资源"), "resource.update": N_("修改信息资源"),
+    "resource.submit": N_("提交审核"), "resource.approve": N_("审核通过"), "resource.reject": N_("审核退回"),
+    "resource.delete": N_("删除信息资源"), "catalog.import": N_("导入目录"),
+    "catalog.import_failed": N_("目录导入失败"), "demand.create": N_("登记开放需求"),
+    "demand.reply": N_("答复开放需求"),
 }
 
 

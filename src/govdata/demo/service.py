@@ -18,12 +18,16 @@ from stdnum.cn import uscc
 from govdata.accounts import service as accounts
 from govdata.accounts.schemas import UserCreate
 from govdata.actionlog import service as actionlog
+from govdata.catalog import projection
+from govdata.catalog import service as catalog
+from govdata.catalog.schemas import ResourceIn
 from govdata.config import VAR_DIR
-from govdata.demo import data
+from govdata.demo import catalog_data, data
 from govdata.orgs import service as orgs
 from govdata.orgs.schemas import OrgCreate
 from govdata.platform import service as platform
 from govdata.principal import CLI
+from govdata.standards import service as standards
 
 DEMO_FLAG = "demo_loaded"
 ACCOUNTS_FILE = VAR_DIR / "demo-accounts.txt"
@@ -79,6 +83,8 @@ def load(db: Session, progress: Callable[[str], None] | None = None) -> list[tup
             accounts.create_user(db, CLI, UserCreate(username=username, full_name=full_name, password=password,
                                                      org=org_code, role=role))
             created.append((username, role, password))
+    standards.load_shipped(db)
+    load_catalog(db, progress)
     if platform.get_setting(db, DEMO_FLAG) is None:
         platform.set_setting(db, DEMO_FLAG, "450200")
         actionlog.record(db, CLI, "demo.load", target_type="platform", target_id="demo",
@@ -87,6 +93,22 @@ def load(db: Session, progress: Callable[[str], None] | None = None) -> list[tup
     if created:
         _save_accounts(created)
     return created
+
+
+def load_catalog(db: Session, progress: Callable[[str], None] | None = None) -> int:
+    """Register and publish the demo catalog's resources that are not published yet (one transaction)."""
+    published = {(e.provider, e.name) for e in projection.published_entries(db)}
+    count = 0
+    for raw in catalog_data.RESOURCES:
+        if (raw["provider"], raw["name"]) in published:
+            continue
+        resource = catalog.create(db, CLI, ResourceIn.model_validate(raw), commit=False)
+        catalog.publish_directly(db, CLI, resource)
+        count += 1
+        if progress:
+            progress(raw["name"])
+    db.commit()
+    return count
 
 
 def is_loaded(db: Session) -> bool:

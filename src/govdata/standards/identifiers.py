@@ -21,7 +21,8 @@ _REASONS = (
 )
 
 
-def _reason(exc: StdnumError) -> str:
+def reason(exc: StdnumError) -> str:
+    """A short Chinese reason for a python-stdnum failure (校验位错误, 长度错误, …)."""
     return next((text for kind, text in _REASONS if isinstance(exc, kind)), "无效")
 
 
@@ -30,7 +31,7 @@ def validate_uscc(value: str) -> str:
     try:
         return uscc.validate(value)
     except StdnumError as exc:
-        raise ValidationFailed(f"统一社会信用代码无效:{value}({_reason(exc)})", code="invalid_uscc") from exc
+        raise ValidationFailed(f"统一社会信用代码无效:{value}({reason(exc)})", code="invalid_uscc") from exc
 
 
 def validate_id_number(value: str) -> str:
@@ -38,4 +39,4 @@ def validate_id_number(value: str) -> str:
     try:
         return ric.validate(value)
     except StdnumError as exc:
-        raise ValidationFailed(f"公民身份号码无效:{value}({_reason(exc)})", code="invalid_id_number") from exc
+        raise ValidationFailed(f"公民身份号码无效:{value}({reason(exc)})", code="invalid_id_number") from exc

@@ -31,7 +31,8 @@ _FIELD_LABELS = {"missing": "缺少必填字段", "string_pattern_mismatch": "�
 
 
 def _wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
+    machine = request.url.path.startswith(("/api/", "/dcat/"))
+    return machine or "application/json" in request.headers.get("accept", "")
 
 
 def _error_response(request: Request, error: AppError) -> Response:

@@ -15,11 +15,13 @@ from starlette.responses import Response
 from govdata import __version__, i18n
 from govdata.accounts import service as accounts
 from govdata.actionlog import service as actionlog
+from govdata.catalog import views as catalog_views
 from govdata.config import get_settings
 from govdata.db import get_db, utcnow
 from govdata.errors import AppError
 from govdata.orgs import service as orgs
 from govdata.principal import ROLE_LABELS, Principal
+from govdata.standards import enums
 from govdata.web.deps import SESSION_COOKIE, attempt_principal, csrf_protect, page_principal
 from govdata.web.templating import LANG_COOKIE, render
 
@@ -96,4 +98,8 @@ def home(request: Request, db: Session = Depends(get_db),
         "recent_actions": actionlog.recent(db, 8) if can_audit else [],
         "my_org": orgs.get_by_id(db, principal.org_id) if principal.org_id else None,
     }
+    catalog = catalog_views.dashboard(db, principal)
+    context["catalog"] = catalog
+    context["by_share_type_named"] = [{"name": _(enums.SHARE_TYPES[k]), "value": n}
+                                      for k, n in catalog["by_share_type"]]
     return render(request, "home.html", context, principal=principal)

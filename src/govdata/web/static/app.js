@@ -13,7 +13,9 @@
       // Content-Security-Policy (style-src 'self') blocks, leaving them unstyled and logging errors.
       var option = kind === "pie"
         ? { tooltip: { trigger: "item", renderMode: "richText" },
-            series: [{ type: "pie", radius: ["35%", "70%"], data: series }] }
+            // Labels wrap rather than being cut to "无条…" when three charts share a row.
+            series: [{ type: "pie", radius: ["32%", "62%"], data: series,
+                       label: { overflow: "break", lineHeight: 14 }, labelLine: { length: 8, length2: 8 } }] }
         : { tooltip: { renderMode: "richText" }, grid: { left: 10, right: 10, top: 20, bottom: 10, containLabel: true },
             // Long labels (English, or a phone's narrow chart) wrap within their column instead of overlapping.
             xAxis: { type: "category", data: series.map(function (d) { return d.name; }),
@@ -46,7 +48,85 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", function () { renderCharts(document); });
+  // Catalog registration form: the items table. Rows are named items-<n>-<field>; adding clones the row in
+  // <template data-item-template> and every change renumbers the rows, so the server reads them in order.
+  function renumberItems(tbody) {
+    Array.prototype.forEach.call(tbody.rows, function (row, i) {
+      row.querySelectorAll("[name^='items-']").forEach(function (el) {
+        el.name = el.name.replace(/^items-[^-]+-/, "items-" + i + "-");
+      });
+      var no = row.querySelector(".row-no");
+      if (no) { no.textContent = String(i + 1); }
+    });
+  }
+
+  function itemsTable(el) {
+    var fieldset = el.closest("fieldset");
+    return fieldset && fieldset.querySelector("tbody[data-items]");
+  }
+
+  document.addEventListener("click", function (event) {
+    var add = event.target.closest("[data-add-item]");
+    if (add) {
+      var tbody = itemsTable(add);
+      var template = add.closest("fieldset").querySelector("template[data-item-template]");
+      if (!tbody || !template) { return; }
+      var row = template.content.firstElementChild.cloneNode(true);
+      tbody.appendChild(row);
+      renumberItems(tbody);
+      var first = row.querySelector("input");
+      if (first) { first.focus(); }
+      return;
+    }
+    var remove = event.target.closest("[data-remove-item]");
+    if (remove) {
+      var body = itemsTable(remove);
+      var tr = remove.closest("tr");
+      if (!body || !tr) { return; }
+      if (body.rows.length > 1) {
+        tr.remove();
+      } else {  // keep one (empty) row to type into
+        tr.querySelectorAll("input, select").forEach(function (el) {
+          if (el.type === "checkbox") { el.checked = false; } else { el.value = el.tagName === "SELECT" ? el.options[0].value : ""; }
+        });
+      }
+      renumberItems(body);
+    }
+  });
+
+  // Choosing a data element fills in its type and length (and the name, if still empty): they must agree.
+  document.addEventListener("change", function (event) {
+    var select = event.target;
+    if (!select.matches || !select.matches("select[data-element-select]")) { return; }
+    var option = select.options[select.selectedIndex];
+    var row = select.closest("tr");
+    if (!option || !option.value || !row) { return; }
+    var type = row.querySelector("select[name$='-data_type']");
+    var length = row.querySelector("input[name$='-length']");
+    var name = row.querySelector("input[name$='-name']");
+    if (type && option.dataset.type) { type.value = option.dataset.type; }
+    if (length) { length.value = option.dataset.length || ""; }
+    if (name && !name.value) { name.value = option.dataset.name || ""; }
+  });
+
+  // Facet links act as checkboxes (role="checkbox"): Space toggles them like Enter does.
+  document.addEventListener("keydown", function (event) {
+    var el = event.target;
+    if (event.key === " " && el.matches && el.matches("a[role='checkbox']")) {
+      event.preventDefault();
+      el.click();
+    }
+  });
+
+  // On a phone the facet groups start folded so the results are in view.
+  function foldOnNarrowScreens(root) {
+    if (!window.matchMedia("(max-width: 767px)").matches) { return; }
+    root.querySelectorAll("details[data-collapse-narrow]").forEach(function (d) {
+      if (!d.querySelector("[aria-checked='true']")) { d.removeAttribute("open"); }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { renderCharts(document); foldOnNarrowScreens(document); });
   document.addEventListener("htmx:historyRestore", syncFiltersWithUrl);
-  document.addEventListener("htmx:afterSwap", function (e) { renderCharts(e.target); });
+  document.addEventListener("htmx:afterSwap", function (e) { renderCharts(e.target); foldOnNarrowScreens(e.target); });
 })();
