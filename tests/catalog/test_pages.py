@@ -270,7 +270,7 @@ def test_open_demands_are_recorded_and_answered_from_the_page(client, db):
     url = f"/catalog/lists/open-demand/demands/{demand_id}/reply"
     csrf = _csrf(client, "/catalog/lists/open-demand")
     r = client.post(url, data={"csrf_token": csrf, "status": "opened", "reply": "已开放", "resource_code": ""})
-    assert r.status_code == 422 and "标记为已开放时须填写已发布的资源代码" in r.text
+    assert r.status_code == 422 and "标记为已开放时须填写已发布且向社会开放的资源代码" in r.text
     r = client.post(url, data={"csrf_token": csrf, "status": "accepted", "reply": "正在整理数据"},
                     follow_redirects=False)
     assert r.status_code == 303

@@ -149,6 +149,8 @@ def test_facets_count_the_whole_match_set(catalog):
     assert facet(result, "open") == {"false": 2, "true": 1}
     result = search.search(catalog, q="信息")
     assert result.total == 4 and facet(result, "provider") == {"WJ": 2, "GA": 1, "MZ": 1}
+    everything = search.search(catalog, q="柳州")  # every provider is 柳州市…
+    assert everything.total == 5 and everything.facets == search.search(catalog, q=None).facets
     result = search.search(catalog, q="登记")  # a word in 2 of the 5, counted directly
     assert result.total == 2 and facet(result, "provider") == {"GA": 1, "MZ": 1}
     assert facet(result, "share_type") == {"conditional": 1, "unconditional": 1}

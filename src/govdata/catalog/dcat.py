@@ -53,7 +53,6 @@ from govdata.config import get_settings
 from govdata.db import get_db
 from govdata.errors import NotFound, Unauthenticated
 from govdata.orgs import service as orgs
-from govdata.orgs.models import Organization
 from govdata.principal import Principal
 from govdata.standards import enums
 from govdata.web.deps import api_principal, bearer_token
@@ -313,9 +312,8 @@ def _publisher(db: Session, code: str | None) -> tuple[str | None, str]:
         if org is not None:
             return org.code, org.name
         logger.warning("GOVDATA_PUBLISHER_ORG=%s names no organisation; the root organisation publishes", code)
-    root = db.scalar(select(Organization).where(Organization.parent_id.is_(None))
-                     .order_by(Organization.sort_order, Organization.code).limit(1))
-    return (root.code, root.name) if root is not None else (None, PLATFORM_NAME)
+    top = orgs.root(db)
+    return (top.code, top.name) if top is not None else (None, PLATFORM_NAME)
 
 
 def catalog_graph(db: Session, base_url: str, *, open_only: bool = False,

@@ -94,7 +94,7 @@ class ResourceRevision(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     resource_id: Mapped[int] = mapped_column(ForeignKey("resources.id", ondelete="CASCADE"), index=True)
     version: Mapped[int] = mapped_column(Integer)
-    event: Mapped[str] = mapped_column(String(16))  # create | update | submit | approve | reject
+    event: Mapped[str] = mapped_column(String(16))  # create | update (review events go to the action log)
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
     actor: Mapped[str] = mapped_column(String(100))
     comment: Mapped[str] = mapped_column(Text, default="")

@@ -18,8 +18,9 @@ search (issue 3)".
 
 Storage (migration 0004; the SQL and its reasons are in ``search_backends``): on SQLite an FTS5 table
 ``catalog_search`` whose rowid encodes (publication sequence, facet combination), a small table of facet
-combinations with their entry counts, and a narrow per-entry table; on PostgreSQL ``catalog_search
-(resource_id, document tsvector)`` with a GIN index, names weighted A and bodies B, ranked by ``ts_rank_cd``.
+combinations with their entry counts, and a narrow per-entry table; on PostgreSQL a table ``catalog_search``
+with a tsvector (names weighted A, bodies B; GIN index, ranked by ``ts_rank_cd``) and copies of the facet,
+filter and sort columns.
 
 Hot path of ``search`` on SQLite (N indexed entries, M entries matching ``q``, K ≤ a few thousand distinct
 combinations of provider/classification/share type/format/open, P = page × page_size):
@@ -33,8 +34,9 @@ combinations of provider/classification/share type/format/open, P = page × page
    the others, each newest first — like "newest", O(P) rowids read in order. "name" sorts the M matches.
 3. one primary-key fetch of the page's ``page_size`` ``CatalogEntry`` rows.
 
-PostgreSQL runs one GROUP BY over the matches joined to ``catalog_entries`` for the facets and one ranked,
-filtered query for the page: O(M) and O(M log P).
+PostgreSQL runs one GROUP BY over the matching ``catalog_search`` rows for the facets (O(M) heap rows; O(N)
+index entries without ``q``) and one filtered query for the page: O(M log P), bm25's role taken by
+``ts_rank_cd`` up to ``RANK_LIMIT`` matches and by "names first, newest first" beyond.
 
 Facet counts follow the usual faceted-search rule: each facet is counted with every filter applied except
 its own, so a user can see (and switch to) the other values of a facet they have already filtered on.

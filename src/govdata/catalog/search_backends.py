@@ -3,9 +3,10 @@
 Tables (migration 0004; not SQLAlchemy models — Alembic's comparison skips every ``catalog_search*`` table):
 
 SQLite
-  ``catalog_search``         FTS5 (name, body) over the space-separated terms made by ``search.terms_of``;
-                             every body also holds ``EVERY_ENTRY_TERM``, so ``"<it>" NOT (q)`` lists the
-                             entries that do not match q.
+  ``catalog_search``         FTS5 (name, body, tags): name and body hold the terms made by
+                             ``search.terms_of``; tags (bm25 weight 0) hold the entry's filter values as
+                             tokens no query word can produce, and ``EVERY_ENTRY_TERM``, so that filters are
+                             doclist intersections and ``tags : "<it>" NOT (q)`` lists the non-matches.
   ``catalog_search_combos``  one row per distinct (provider, classification_code, share_type, format, open)
                              with the number of indexed entries having it, kept up to date on every write:
                              a few thousand rows however large the catalog. Rows are never deleted.
@@ -14,8 +15,8 @@ SQLite
   A BEFORE DELETE trigger on ``catalog_entries`` removes an entry's index rows, as PostgreSQL's cascade does.
 
   The FTS rowid is ``seq << 20 | combo``: ``seq`` grows with every (re-)indexing, so rowid order is
-  publication order, and the low bits say which facet values the entry has. Facet counts and filters are
-  therefore computed from the FTS doclist alone: FTS5 walks matching rowids at ~30 ns each, while a join,
+  publication order, and the low bits say which facet values the entry has. Facet counts are therefore
+  computed from the FTS doclist alone: FTS5 walks matching rowids at ~30 ns each, while a join,
   a GROUP BY sorter or bm25() each cost 1–2 µs per matching row (measured at 100k entries). The rowids are
   tallied in Python from one ``group_concat`` string; when more than half the catalog matches, the
   non-matching rowids are tallied instead and subtracted from the per-combination totals. Newest-first pages
@@ -26,8 +27,12 @@ SQLite
   in tens of thousands of entries (柳州, 登记) has no bm25 order worth ~2 µs per match.
 
 PostgreSQL
-  ``catalog_search(resource_id, document tsvector)`` with a GIN index; names weighted A, bodies B. Facets,
-  filters and sorts read ``catalog_entries`` joined to it; relevance is ``ts_rank_cd`` over all matches.
+  ``catalog_search``: resource_id (cascading from ``catalog_entries``), ``document`` tsvector (name terms
+  weighted A, body terms B; GIN index), ``names`` tsvector (the name alone) and copies of the facet, filter
+  and sort columns, so that search reads no ``catalog_entries`` row but the page's. Facets are one GROUP BY
+  (an index-only scan without a query); relevance is ``ts_rank_cd`` up to ``RANK_LIMIT`` matches, then names
+  matching first, newest first, as on SQLite. A match costs a heap visit of its ~1.5 KB row, so a word in
+  half of 100k entries takes 50–250 ms (bench/catalog_search.py).
 
 User text only ever reaches SQL as a bind parameter; on SQLite it is also quoted as an FTS5 string. The
 statements are assembled from fixed fragments (column names, clause templates, our own parameter names) —
@@ -230,7 +235,8 @@ class SQLiteBackend:
             matched = _rows(db, "SELECT count(*) FROM catalog_search WHERE catalog_search MATCH :m", {"m": match})[0][0]
             everything = _rows(db, "SELECT coalesce(sum(entries), 0) FROM catalog_search_combos", {})[0][0]
             if update_cycle is None and matched * 2 > everything:  # count the entries that do not match
-                missing = _tally(_rows(db, _CONCAT, {"m": f"tags : {_quote(EVERY_ENTRY_TERM)} NOT ({expr})"})[0][0])
+                missing = {} if matched == everything else _tally(
+                    _rows(db, _CONCAT, {"m": f"tags : {_quote(EVERY_ENTRY_TERM)} NOT ({expr})"})[0][0])
                 out = [(i, *values, n - missing.get(i, 0)) for i, values, n in _combos(db)]
                 return [row for row in out if row[-1] > 0]
             counts = _tally(_rows(db, _CONCAT, {"m": match})[0][0]) if matched else {}

@@ -273,15 +273,15 @@ def review(db: Session, principal: Principal, code: str, data: ReviewIn) -> Reso
     if resource.status != "submitted":
         raise Conflict(f"当前状态({STATUS_LABELS[resource.status]})不能审核,只能审核待审核的资源",
                        code="invalid_status")
+    if data.decision not in ("approve", "reject"):
+        raise ValidationFailed(f"审核结论无效:{data.decision}(应为 approve 或 reject)", code="invalid_decision")
+    if data.decision == "reject" and not data.comment.strip():
+        raise ValidationFailed("退回时必须写明理由", code="comment_required")
+    resource.review_comment = data.comment.strip()  # before publishing: the published document carries it
     if data.decision == "approve":
         _publish(db, resource)
-    elif data.decision == "reject":
-        if not data.comment.strip():
-            raise ValidationFailed("退回时必须写明理由", code="comment_required")
-        resource.status = "rejected"
     else:
-        raise ValidationFailed(f"审核结论无效:{data.decision}(应为 approve 或 reject)", code="invalid_decision")
-    resource.review_comment = data.comment.strip()
+        resource.status = "rejected"
     actionlog.record(db, principal, f"resource.{data.decision}", target_type="resource", target_id=code,
                      summary=f"{'审核通过' if data.decision == 'approve' else '退回'} {resource.name}"
                              f"(第 {resource.version} 版){':' + data.comment if data.comment else ''}")

@@ -117,7 +117,7 @@ def _check_related(db: Session, codes: list[str]) -> None:
 
 
 def check_items(db: Session, items: list[ItemIn]) -> list[CheckedItem]:
-    elements = {code: standards.find_element(db, code) for code in {i.data_element for i in items if i.data_element}}
+    elements = standards.elements_by_code(db, {i.data_element for i in items if i.data_element})
     checked, problems = item_problems(items, elements)
     if problems:
         raise problems[0][1].error()

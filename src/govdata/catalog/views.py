@@ -32,7 +32,6 @@ from govdata.db import get_db
 from govdata.errors import AppError, Forbidden, ValidationFailed
 from govdata.i18n import N_
 from govdata.orgs import service as orgs
-from govdata.orgs.models import Organization
 from govdata.principal import Principal, require_role
 from govdata.standards import enums
 from govdata.standards import service as standards
@@ -659,7 +658,7 @@ class _Names:
 
     def org(self, code: str) -> str:
         if self._orgs is None:
-            self._orgs = dict(self.db.execute(select(Organization.code, Organization.name)).all())
+            self._orgs = orgs.names_by_code(self.db)
         return self._orgs.get(code, code)
 
     def classification(self, value: str) -> str:
@@ -676,10 +675,8 @@ class _Names:
         return cls.path
 
 
-def _orgs_by_id(db: Session, ids: set[int]) -> dict[int, Organization]:
-    if not ids:
-        return {}
-    return {o.id: o for o in db.scalars(select(Organization).where(Organization.id.in_(ids)))}
+def _orgs_by_id(db: Session, ids: set[int]) -> dict[int, Any]:
+    return orgs.by_ids(db, ids)
 
 
 def dashboard(db: Session, principal: Principal) -> dict[str, Any]:

@@ -35,10 +35,10 @@ from govdata.catalog.classifications import DEPARTMENT_ROOT
 from govdata.catalog.models import Classification, Resource, ResourceItem
 from govdata.catalog.schemas import ItemIn, ResourceIn, to_key
 from govdata.errors import AppError, Forbidden, ValidationFailed
-from govdata.orgs.models import Organization
+from govdata.orgs import service as orgs
 from govdata.principal import Principal, require_role
 from govdata.standards import enums
-from govdata.standards.models import DataElement
+from govdata.standards import service as standards
 
 RESOURCE_SHEET = "信息资源"
 ITEM_SHEET = "信息项"
@@ -144,7 +144,7 @@ def _working_docs(db: Session, principal: Principal | None) -> list[dict[str, An
     if principal is None or not principal.has_role("auditor"):
         stmt = stmt.where(Resource.provider_org_id == (principal.org_id if principal else -1))
     resources = list(db.scalars(stmt))
-    providers = {o.id: o for o in db.scalars(select(Organization))}
+    providers = {o.id: o for o in orgs.all_orgs(db)}
     paths = {code: path for code, path in db.execute(select(Classification.code, Classification.path))}
     items: dict[int, list[dict[str, Any]]] = {}
     ids = [r.id for r in resources]
@@ -500,7 +500,7 @@ class _Pending:
     row: int
     key: tuple[str, str]  # (provider code, name)
     data: ResourceIn | None
-    provider: Organization | None
+    provider: Any  # the provider Organization, or None
     classification: Classification | None  # None with ``classified``: the provider's department class
     department_code: str | None  # when this import creates that department class: its code
     code: str | None  # a filled-in 信息资源代码, to be kept
@@ -527,7 +527,7 @@ class _Checker:
         self.resources, self.items = resources, items
         self.errors: list[dict[str, Any]] = []
         self.error_count = 0
-        self.orgs = {o.code: o for o in db.scalars(select(Organization))}
+        self.orgs = {o.code: o for o in orgs.all_orgs(db)}
         classes = list(db.scalars(select(Classification)))
         self.classes = {c.path: c for c in classes} | {c.code: c for c in classes}
         self.department_codes = {c.code for c in classes if c.parent_code == DEPARTMENT_ROOT}
@@ -619,7 +619,7 @@ class _Checker:
                 bad.add(name)
         return ResourceIn.model_validate({**raw, **{name: _STAND_INS[name] for name in bad}})
 
-    def _provider(self, number: int, code: str) -> Organization | None:
+    def _provider(self, number: int, code: str) -> Any:
         org = self.orgs.get(code)
         column = RESOURCE_HEADERS["provider"]
         if org is None:
@@ -769,10 +769,7 @@ class _Checker:
 
     def _check_items(self, pending: list[_Pending]) -> None:
         codes = sorted({i.data_element for p in pending for _, i in p.items if i.data_element})
-        elements: dict[str, DataElement] = {}
-        for start in range(0, len(codes), 1000):
-            elements.update((e.code, e) for e in self.db.scalars(
-                select(DataElement).where(DataElement.code.in_(codes[start:start + 1000]))))
+        elements = standards.elements_by_code(self.db, codes)
         for p in pending:
             if p.item_count == 0:
                 self.error(RESOURCE_SHEET, p.row, None, "items_required",

@@ -53,6 +53,27 @@ def find_by_code(db: Session, code: str) -> Organization | None:
     return db.scalar(select(Organization).where(Organization.code == code))
 
 
+def all_orgs(db: Session) -> list[Organization]:
+    """Every organisation (a city has hundreds, not millions): for lookups in bulk work such as imports."""
+    return list(db.scalars(select(Organization).order_by(Organization.sort_order, Organization.code)))
+
+
+def by_ids(db: Session, ids: set[int]) -> dict[int, Organization]:
+    if not ids:
+        return {}
+    return {o.id: o for o in db.scalars(select(Organization).where(Organization.id.in_(ids)))}
+
+
+def names_by_code(db: Session) -> dict[str, str]:
+    return dict(db.execute(select(Organization.code, Organization.name)).all())
+
+
+def root(db: Session) -> Organization | None:
+    """The top of the tree (the first root by sort order), e.g. 柳州市人民政府."""
+    return db.scalar(select(Organization).where(Organization.parent_id.is_(None))
+                     .order_by(Organization.sort_order, Organization.code).limit(1))
+
+
 def code_of(db: Session, org_id: int | None) -> str | None:
     if org_id is None:
         return None

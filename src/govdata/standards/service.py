@@ -112,6 +112,16 @@ def find_element(db: Session, code: str) -> DataElement | None:
     return db.scalar(select(DataElement).where(DataElement.code == code))
 
 
+def elements_by_code(db: Session, codes: set[str] | list[str]) -> dict[str, DataElement]:
+    """The elements among ``codes`` (unknown codes are simply absent), a thousand per query."""
+    wanted = sorted(set(codes))
+    found: dict[str, DataElement] = {}
+    for start in range(0, len(wanted), 1000):
+        chunk = wanted[start:start + 1000]
+        found.update((e.code, e) for e in db.scalars(select(DataElement).where(DataElement.code.in_(chunk))))
+    return found
+
+
 def get_element(db: Session, code: str) -> DataElement:
     element = find_element(db, code)
     if element is None:
