@@ -15,6 +15,7 @@ from govdata.actionlog import api as actionlog_api
 from govdata.actionlog import views as actionlog_views
 from govdata.catalog import api as catalog_api
 from govdata.catalog import dcat as catalog_dcat
+from govdata.catalog import list_views as catalog_list_views
 from govdata.catalog import views as catalog_views
 from govdata.config import get_settings
 from govdata.orgs import api as orgs_api
@@ -30,7 +31,7 @@ STATIC_DIR = Path(__file__).parent / "web" / "static"
 ROUTERS = [
     web_views.health_router, web_views.router, accounts_api.router, orgs_api.router, actionlog_api.router,
     accounts_views.router, orgs_views.router, actionlog_views.router,
-    catalog_api.router, catalog_views.router,
+    catalog_api.router, catalog_list_views.router, catalog_views.router,
     catalog_dcat.router,
     standards_api.router, standards_views.router,
 ]

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from govdata.actionlog import service as actionlog
 from govdata.catalog import projection
 from govdata.catalog.classifications import DEPARTMENT_ROOT
-from govdata.catalog.models import Classification, Resource, ResourceItem, ResourceRevision
+from govdata.catalog.models import CatalogEntry, Classification, Resource, ResourceItem, ResourceRevision
 from govdata.catalog.schemas import ResourceIn, ReviewIn
 from govdata.catalog.validation import CheckedItem, check_resource
 from govdata.db import utcnow
@@ -31,6 +31,7 @@ from govdata.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from govdata.orgs import service as orgs
 from govdata.orgs.models import Organization
 from govdata.principal import Principal, require_role
+from govdata.standards import enums
 
 STATUS_LABELS = {"draft": "草稿", "submitted": "待审核", "published": "已发布", "rejected": "已退回"}
 
@@ -496,6 +497,25 @@ def revision(db: Session, code: str, version: int) -> ResourceRevision:
         if rev.version == version:
             return rev
     raise NotFound(f"信息资源 {code} 没有第 {version} 版", code="revision_not_found")
+
+
+def dashboard_figures(db: Session, principal: Principal) -> dict[str, Any]:
+    """Catalog figures for the home page: published resources by share type, how many are open, and the work
+    waiting for this person (the review queue for the bureau, the department's drafts and returns otherwise)."""
+    by_share: dict[str, int] = {share: n for share, n in db.execute(
+        select(CatalogEntry.share_type, func.count()).group_by(CatalogEntry.share_type))}
+    figures: dict[str, Any] = {
+        "published": sum(by_share.values()),
+        "open": db.scalar(select(func.count()).where(CatalogEntry.open.is_(True))) or 0,
+        "by_share_type": [(key, by_share.get(key, 0)) for key in enums.SHARE_TYPES],
+        "awaiting_review": None, "to_do": None,
+    }
+    if principal.is_platform_admin:
+        figures["awaiting_review"] = list_working(db, principal, status="submitted", page_size=1)[0]
+    elif principal.role in ("dept_admin", "dept_staff"):
+        figures["to_do"] = sum(list_working(db, principal, status=s, page_size=1)[0]
+                               for s in ("draft", "rejected"))
+    return figures
 
 
 def _org_guard(db: Session, org: Organization) -> str | None:

@@ -16,104 +16,39 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import ValidationError as PydanticValidationError
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
-from govdata import exports
-from govdata.catalog import demands, lists, projection, search, service
+from govdata.catalog import projection, search, service
 from govdata.catalog.api import read_resource
 from govdata.catalog.classifications import DEPARTMENT_ROOT
 from govdata.catalog.diff import diff
+from govdata.catalog.labels import (
+    ENUM_LABELS,
+    FACETS,
+    FIELD_LABELS,
+    ITEM_LABELS,
+    NOTICES,
+    OPEN_LABELS,
+    SORTS,
+    render_page,
+)
 from govdata.catalog.models import CatalogEntry, Classification, Resource
-from govdata.catalog.schemas import DemandIn, DemandReply, ResourceIn, ReviewIn
+from govdata.catalog.schemas import ResourceIn, ReviewIn
 from govdata.db import get_db
 from govdata.errors import AppError, Forbidden, ValidationFailed
 from govdata.i18n import N_
 from govdata.orgs import service as orgs
 from govdata.principal import Principal, require_role
-from govdata.standards import enums
 from govdata.standards import service as standards
 from govdata.web.deps import csrf_protect, page_principal
 from govdata.web.forms import parse
-from govdata.web.templating import render
 
 router = APIRouter(prefix="/catalog", include_in_schema=False)
 PAGE_SIZE = 20
 MINE_PAGE_SIZE = 50
-
-NOTICES = {
-    "resource_created": N_("信息资源已登记为草稿,确认无误后请提交审核"),
-    "resource_updated": N_("信息资源已保存为草稿,需重新提交审核"),
-    "resource_unchanged": N_("内容没有变化,未生成新版本"),
-    "resource_submitted": N_("已提交审核"),
-    "resource_approved": N_("已审核通过并发布"),
-    "resource_rejected": N_("已退回"),
-    "resource_deleted": N_("草稿已删除"),
-    "demand_created": N_("开放需求已登记"),
-    "demand_replied": N_("答复已保存"),
-}
-
-STATUS_LABELS = {"draft": N_("草稿"), "submitted": N_("待审核"), "published": N_("已发布"), "rejected": N_("已退回")}
-EVENT_LABELS = {"create": N_("登记"), "update": N_("修改"), "submit": N_("提交审核"), "approve": N_("审核通过"),
-                "reject": N_("退回")}
-SORTS = {"": N_("相关度"), "newest": N_("最新"), "name": N_("名称")}
-
-FIELD_LABELS = {
-    "code": N_("资源代码"), "name": N_("资源名称"), "provider": N_("提供方"), "provider_name": N_("提供方名称"),
-    "summary": N_("摘要"), "classification": N_("资源分类"), "classification_code": N_("分类代码"),
-    "format": N_("资源格式"), "share_type": N_("共享类型"), "share_condition": N_("共享条件"),
-    "share_method": N_("共享方式"), "share_basis": N_("不予共享依据"), "open": N_("是否开放"),
-    "open_condition": N_("开放条件"), "update_cycle": N_("更新周期"), "publish_date": N_("发布日期"),
-    "related_codes": N_("关联资源代码"), "grade": N_("数据分级"), "sensitivity": N_("敏感级别"),
-    "responsible_person": N_("责任人"), "contact": N_("联系方式"), "rules": N_("校验规则"), "items": N_("信息项"),
-    "secret": N_("涉密"),
-}
-ITEM_LABELS = {
-    "key": N_("英文标识"), "name": N_("名称"), "data_type": N_("数据类型"), "length": N_("长度"),
-    "required": N_("必填"), "primary_key": N_("主键"), "data_element": N_("数据元"), "sensitivity": N_("敏感级别"),
-    "identifies": N_("标识个人或实体"),
-}
-# Enumerated fields of a resource and of an item: their values are shown through these Chinese labels.
-ENUM_LABELS = {"format": enums.FORMATS, "share_type": enums.SHARE_TYPES, "share_method": enums.SHARE_METHODS,
-               "update_cycle": enums.UPDATE_CYCLES, "grade": enums.GRADES, "sensitivity": enums.SENSITIVITIES,
-               "data_type": enums.DATA_TYPES}
-
-FACETS = (("provider", N_("提供部门")), ("classification", N_("资源分类")), ("share_type", N_("共享类型")),
-          ("format", N_("资源格式")), ("open", N_("是否开放")), ("update_cycle", N_("更新周期")))
-OPEN_LABELS = {"true": N_("开放"), "false": N_("不开放")}
-
-# The four lists' titles and column headers (catalog/lists.py) and the demand states, marked for translation.
-LIST_TEXT = (
-    N_("共享清单"), N_("开放清单"), N_("开放需求清单"), N_("责任清单"), N_("负面清单"),
-    N_("资源代码"), N_("资源名称"), N_("提供方代码"), N_("提供方"), N_("共享类型"), N_("共享条件"), N_("共享方式"),
-    N_("更新周期"), N_("信息项"), N_("开放条件"), N_("资源格式"), N_("编号"), N_("需求名称"), N_("需求描述"),
-    N_("提出人"), N_("责任部门"), N_("办理状态"), N_("答复意见"), N_("对应资源代码"), N_("提出日期"),
-    N_("答复期限"), N_("责任人"), N_("联系方式"), N_("更新责任"), N_("数据分级"), N_("发布日期"), N_("不予共享依据"),
-    N_("待答复"), N_("已受理"), N_("不予开放"), N_("已开放"),
-)
-LIST_INTROS = {
-    "share": N_("可在部门间共享(无条件共享、有条件共享)的信息资源及其共享方式"),
-    "open": N_("向社会开放的信息资源"),
-    "open-demand": N_("社会公众提出的数据开放需求及责任部门的答复"),
-    "responsibility": N_("每个信息资源的责任人与更新责任"),
-    "negative": N_("不予共享的信息资源及其法律法规或政策依据"),
-}
-# Cells of these columns hold an enumeration's Chinese label (or a demand state) and are translated.
-TRANSLATED_COLUMNS = {"share_type", "share_method", "update_cycle", "format", "grade", "status"}
-DEMAND_STATES = {"accepted": N_("已受理"), "rejected": N_("不予开放"), "opened": N_("已开放")}
-
-
-LABELS = {"field_labels": FIELD_LABELS, "item_labels": ITEM_LABELS, "enum_labels": ENUM_LABELS,
-          "status_labels": STATUS_LABELS, "event_labels": EVENT_LABELS, "enums": enums,
-          "translated_facets": {"share_type", "format", "open", "update_cycle"}}
-
-
-def _render(request: Request, name: str, context: dict[str, Any], *, status: int = 200,
-            principal: Principal | None = None) -> Response:
-    return render(request, name, {**LABELS, **context}, status=status, principal=principal)
-
 
 # ---- the published catalog ---------------------------------------------------------------------------------
 
@@ -163,7 +98,7 @@ def catalog_index(request: Request, q: str | None = Query(None, max_length=200),
         "can_register": _may_register(principal),
     }
     template = "catalog/_results.html" if _is_partial(request) else "catalog/index.html"
-    response = _render(request, template, context, principal=principal)
+    response = render_page(request, template, context, principal=principal)
     response.headers["Vary"] = "HX-Request"
     return response
 
@@ -261,7 +196,7 @@ def catalog_mine(request: Request, status: str = "all", q: str | None = Query(No
                                         page_size=1)[0] for key, _ in MINE_TABS}
     total, rows = service.list_working(db, principal, status=None if status == "all" else status, q=q or None,
                                        page=page, page_size=MINE_PAGE_SIZE)
-    return _render(request, "catalog/mine.html", {
+    return render_page(request, "catalog/mine.html", {
         "tabs": MINE_TABS, "status": status, "counts": counts, "q": q or "", "total": total, "page": page,
         "page_size": MINE_PAGE_SIZE, "rows": _working_rows(db, rows), "notice": NOTICES.get(notice or ""),
         "can_register": _may_register(principal), "sees_all": principal.has_role("auditor")},
@@ -273,7 +208,7 @@ def catalog_review(request: Request, notice: str | None = None, db: Session = De
                    principal: Principal = Depends(page_principal)) -> Response:
     require_role(principal)
     total, rows = service.list_working(db, principal, status="submitted", page_size=200)
-    return _render(request, "catalog/review.html", {
+    return render_page(request, "catalog/review.html", {
         "total": total, "rows": _working_rows(db, sorted(rows, key=lambda r: r.updated_at)),
         "notice": NOTICES.get(notice or "")}, principal=principal)
 
@@ -367,7 +302,7 @@ def _form_context(db: Session, principal: Principal) -> dict[str, Any]:
 def _form(request: Request, db: Session, principal: Principal, *, values: dict[str, Any],
           items: list[dict[str, Any]], resource: dict[str, Any] | None = None, error: AppError | None = None,
           status: int = 200) -> Response:
-    return _render(request, "catalog/form.html", {
+    return render_page(request, "catalog/form.html", {
         **_form_context(db, principal), "values": values, "items": items or [{}], "resource": resource,
         "error": error}, status=status, principal=principal)
 
@@ -496,7 +431,7 @@ def _detail(request: Request, db: Session, principal: Principal, code: str, *, n
             "is_published": projection.find_published(db, code) is not None})
         context["can_submit"] = context["can_edit"] and resource.status in ("draft", "rejected")
     context.update(_detail_labels(db, doc))
-    return _render(request, "catalog/detail.html", context, status=status, principal=principal)
+    return render_page(request, "catalog/detail.html", context, status=status, principal=principal)
 
 
 def _detail_labels(db: Session, doc: dict[str, Any]) -> dict[str, Any]:
@@ -522,7 +457,7 @@ def resource_diff(code: str, request: Request, from_version: int | None = Query(
                                 status_code=303)
     versions = _diff_versions(resource, from_version)
     doc = service.resource_dict(db, resource)
-    response = _render(request, "catalog/_diff.html", {
+    response = render_page(request, "catalog/_diff.html", {
         "diff": _diff_view(db, code, *versions) if versions else None, "doc": doc, **_detail_labels(db, doc)},
         principal=principal)
     response.headers["Vary"] = "HX-Request"
@@ -575,77 +510,6 @@ def resource_detail(code: str, request: Request, notice: str | None = None,
     return _detail(request, db, principal, code, notice=NOTICES.get(notice or ""), diff_from=from_version)
 
 
-# ---- the four lists ------------------------------------------------------------------------------------------
-
-@router.get("/lists")
-def lists_index(request: Request, principal: Principal = Depends(page_principal)) -> Response:
-    return _render(request, "catalog/lists.html", {
-        "kinds": [(kind, spec.title, LIST_INTROS.get(kind, "")) for kind, spec in lists.LISTS.items()]},
-        principal=principal)
-
-
-@router.get("/lists/{kind}/export")
-def list_export(kind: str, format: str = Query("xlsx", pattern="^(xlsx|csv)$"), org: str | None = None,
-                db: Session = Depends(get_db), _: Principal = Depends(page_principal)) -> Response:
-    listing = lists.build(db, kind, org or None)
-    headers, rows = lists.as_table(listing)
-    filename = f"{kind}-list{'-' + org if org else ''}.{format}"
-    disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
-    if format == "csv":
-        return Response(exports.csv_bytes(headers, rows), media_type="text/csv; charset=utf-8", headers=disposition)
-    return Response(exports.xlsx_bytes([(listing["title"], headers, rows)]), media_type=exports.XLSX_MEDIA_TYPE,
-                    headers=disposition)
-
-
-def _list_page(request: Request, db: Session, principal: Principal, kind: str, org: str | None, *,
-               notice: str | None = None, error: AppError | None = None, values: dict[str, Any] | None = None,
-               status: int = 200) -> Response:
-    listing = lists.build(db, kind, org or None)
-    context: dict[str, Any] = {
-        "listing": listing, "kind": kind, "org": org or "", "org_options": orgs.options(db), "notice": notice,
-        "error": error, "values": values or {}, "intro": LIST_INTROS.get(kind, ""),
-        "translated": TRANSLATED_COLUMNS, "query": urlencode({"org": org}) if org else ""}
-    if kind == "open-demand":
-        context.update({"can_record": principal.is_platform_admin, "demand_states": DEMAND_STATES,
-                        "can_reply": lambda row: principal.is_platform_admin or (
-                            principal.role == "dept_admin" and principal.org_code == row.get("target_org"))})
-    return _render(request, "catalog/list.html", context, status=status, principal=principal)
-
-
-@router.get("/lists/{kind}")
-def list_page(kind: str, request: Request, org: str | None = None, notice: str | None = None,
-              db: Session = Depends(get_db), principal: Principal = Depends(page_principal)) -> Response:
-    return _list_page(request, db, principal, kind, org, notice=NOTICES.get(notice or ""))
-
-
-@router.post("/lists/open-demand/demands", dependencies=[Depends(csrf_protect)])
-async def demand_create(request: Request, db: Session = Depends(get_db),
-                        principal: Principal = Depends(page_principal)) -> Response:
-    require_role(principal)
-    values = {k: str(v) for k, v in (await request.form()).items() if k != "csrf_token"}
-    try:
-        demands.create(db, principal, parse(DemandIn, values))
-    except AppError as exc:
-        db.rollback()
-        return _list_page(request, db, principal, "open-demand", None, error=exc, values=values, status=exc.status)
-    return RedirectResponse("/catalog/lists/open-demand?notice=demand_created", status_code=303)
-
-
-@router.post("/lists/open-demand/demands/{demand_id}/reply", dependencies=[Depends(csrf_protect)])
-async def demand_reply(demand_id: int, request: Request, db: Session = Depends(get_db),
-                       principal: Principal = Depends(page_principal)) -> Response:
-    values = {k: str(v) for k, v in (await request.form()).items() if k != "csrf_token"}
-    try:
-        demands.reply(db, principal, demand_id, parse(DemandReply, values))
-    except AppError as exc:
-        db.rollback()
-        if exc.status in (403, 404):
-            raise
-        return _list_page(request, db, principal, "open-demand", None, error=exc,
-                          values={**values, "reply_to": demand_id}, status=exc.status)
-    return RedirectResponse("/catalog/lists/open-demand?notice=demand_replied", status_code=303)
-
-
 # ---- small reads the pages need --------------------------------------------------------------------------------
 
 class _Names:
@@ -677,22 +541,3 @@ class _Names:
 
 def _orgs_by_id(db: Session, ids: set[int]) -> dict[int, Any]:
     return orgs.by_ids(db, ids)
-
-
-def dashboard(db: Session, principal: Principal) -> dict[str, Any]:
-    """Catalog figures for the home page: published resources by share type, how many are open, and the work
-    waiting for this person (the review queue for the bureau, the department's drafts and returns otherwise)."""
-    by_share: dict[str, int] = {share: n for share, n in db.execute(
-        select(CatalogEntry.share_type, func.count()).group_by(CatalogEntry.share_type))}
-    figures: dict[str, Any] = {
-        "published": sum(by_share.values()),
-        "open": db.scalar(select(func.count()).where(CatalogEntry.open.is_(True))) or 0,
-        "by_share_type": [(key, by_share.get(key, 0)) for key in enums.SHARE_TYPES],
-        "awaiting_review": None, "to_do": None,
-    }
-    if principal.is_platform_admin:
-        figures["awaiting_review"] = service.list_working(db, principal, status="submitted", page_size=1)[0]
-    elif principal.role in ("dept_admin", "dept_staff"):
-        figures["to_do"] = sum(service.list_working(db, principal, status=s, page_size=1)[0]
-                               for s in ("draft", "rejected"))
-    return figures

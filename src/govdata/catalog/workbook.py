@@ -28,7 +28,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from govdata import exports
+from govdata import exports, xlsx_reader
 from govdata.actionlog import service as actionlog
 from govdata.catalog import projection, service, validation
 from govdata.catalog.classifications import DEPARTMENT_ROOT
@@ -184,8 +184,8 @@ def read_workbook(data: bytes, limits: Limits, progress: Progress | None = None)
     buffer = io.BytesIO(data)
     if not zipfile.is_zipfile(buffer):
         raise _file_error("文件不是 Excel 工作簿(.xlsx),无法读取", "invalid_workbook")
-    _check_archive(buffer, limits)
-    book = _Book.open(buffer)
+    xlsx_reader.check_archive(buffer, limits.max_uncompressed)
+    book = xlsx_reader.Book.open(buffer, _MAX_HEADER_COLUMNS)
     try:
         missing = [name for name in (RESOURCE_SHEET, ITEM_SHEET) if name not in book.sheets]
         if missing:
@@ -211,151 +211,6 @@ def read_workbook(data: bytes, limits: Limits, progress: Progress | None = None)
         book.close()
     return (Sheet(RESOURCE_SHEET, _field_index(resource_columns, RESOURCE_HEADERS), resources),
             Sheet(ITEM_SHEET, _field_index(item_columns, ITEM_HEADERS), items))
-
-
-def _check_archive(buffer: io.BytesIO, limits: Limits) -> None:
-    """Refuse a zip bomb before anything is decompressed. The sizes come from the zip's directory; zipfile
-    never inflates a member beyond its declared size (it fails the CRC check instead), so they are a bound."""
-    try:
-        with zipfile.ZipFile(buffer) as archive:
-            members = archive.infolist()
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise _file_error("文件不是有效的 Excel 工作簿(.xlsx),无法读取", "invalid_workbook") from exc
-    names = {m.filename for m in members}
-    if "[Content_Types].xml" not in names or not any(n.startswith("xl/") for n in names):
-        raise _file_error("压缩包不是 Excel 工作簿(.xlsx)", "invalid_workbook")
-    total = sum(m.file_size for m in members)
-    if total > limits.max_uncompressed or len(members) > 10_000:
-        raise _file_error(f"工作簿解压后过大({total / 1048576:.0f} MB,上限 {limits.max_uncompressed / 1048576:.0f} MB),"
-                          "拒绝读取", "file_too_large", 413)
-
-
-_MAIN_NS = ("http://schemas.openxmlformats.org/spreadsheetml/2006/main",  # transitional (what Excel/WPS write)
-            "http://purl.oclc.org/ooxml/spreadsheetml/main")  # strict
-_ROW_TAGS = frozenset(f"{{{ns}}}row" for ns in _MAIN_NS)
-_DTD = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
-
-
-class _Book:
-    """A workbook opened by openpyxl (``read_only``, ``data_only``): package, workbook part, shared strings and
-    date styles. Sheet rows are then streamed with the C XML parser.
-
-    Why not ``openpyxl.load_workbook(...).iter_rows()``: with defusedxml installed openpyxl parses every XML
-    part with the pure-Python expat driver, and for a sheet without a ``<dimension>`` element (openpyxl's own
-    streaming writer omits it) it parses the whole sheet once more at load time just to size it. Together about
-    four times slower on a 10,000-resource workbook (docs/benchmarks.md). The C parser is safe here: expat ≥ 2.4
-    limits entity amplification, ElementTree never fetches external entities, and a sheet that declares a DTD
-    (Excel never writes one) is refused outright."""
-
-    def __init__(self, reader: Any) -> None:
-        self.archive = reader.archive
-        self.shared_strings: list[str] = list(reader.shared_strings)
-        self.date_styles = set(reader.wb._date_formats) - set(getattr(reader.wb, "_timedelta_formats", ()))
-        self.epoch = reader.wb.epoch
-        self.sheets = {sheet.name: rel.target for sheet, rel in reader.parser.find_sheets()
-                       if rel.Type.endswith("/worksheet") and rel.target in reader.valid_files}
-
-    @classmethod
-    def open(cls, buffer: io.BytesIO) -> _Book:
-        from openpyxl.reader.excel import ExcelReader
-        from openpyxl.styles.stylesheet import apply_stylesheet
-
-        buffer.seek(0)
-        try:
-            reader = ExcelReader(buffer, read_only=True, data_only=True)
-            reader.read_manifest()
-            reader.read_strings()
-            reader.read_workbook()
-            apply_stylesheet(reader.archive, reader.wb)
-            return cls(reader)
-        except Exception as exc:  # openpyxl raises many kinds for a damaged or foreign file
-            raise _file_error("压缩包不是可读取的 Excel 工作簿(.xlsx)", "invalid_workbook") from exc
-
-    def close(self) -> None:
-        self.archive.close()
-
-    def rows(self, sheet: str) -> Iterator[tuple[int, list[Any]]]:
-        """(row number, cell values with None for blanks) for each row present in the sheet, in order."""
-        from xml.etree.ElementTree import XMLPullParser
-
-        parser = XMLPullParser(events=("end",))
-        last = 0
-        with self.archive.open(self.sheets[sheet]) as source:
-            first = True
-            while chunk := source.read(1 << 14):  # small reads keep few elements alive: faster than large ones
-                if first and (_DTD.search(chunk) or b"worksheet" not in chunk):
-                    raise _file_error(f"工作表「{sheet}」不是有效的工作表(或含有 DTD 声明),拒绝读取",
-                                      "invalid_workbook")
-                first = False
-                parser.feed(chunk)
-                for _, element in parser.read_events():
-                    if element.tag in _ROW_TAGS:
-                        number = int(element.get("r") or last + 1)
-                        last = number
-                        yield number, self._values(element)
-                        element.clear()
-        parser.close()
-
-    def _values(self, row: Any) -> list[Any]:
-        from openpyxl.utils.cell import column_index_from_string
-
-        values: list[Any] = []
-        column = 0
-        for cell in row:
-            ref = cell.get("r")
-            column = column_index_from_string(ref.rstrip("0123456789")) if ref else column + 1
-            if column > _MAX_HEADER_COLUMNS:
-                break
-            value = self._value(cell)
-            if value is not None:
-                values.extend([None] * (column - len(values)))
-                values[column - 1] = value
-        return values
-
-    def _value(self, cell: Any) -> Any:
-        kind = cell.get("t", "n")
-        if kind == "inlineStr":
-            for child in cell:
-                if child.tag.endswith("}is"):
-                    return _rich_text(child)
-            return None
-        raw = None
-        for child in cell:
-            if child.tag.endswith("}v"):
-                raw = child.text
-                break
-        if raw is None:
-            return None
-        if kind == "s":
-            return self.shared_strings[int(raw)]
-        if kind == "n":
-            number = float(raw) if any(c in raw for c in ".eE") else int(raw)
-            style = cell.get("s")
-            if style and int(style) in self.date_styles:
-                from openpyxl.utils.datetime import from_excel
-
-                return from_excel(number, self.epoch)
-            return number
-        if kind == "b":
-            return raw.strip() in ("1", "true")
-        if kind == "d":
-            from openpyxl.utils.datetime import from_ISO8601
-
-            return from_ISO8601(raw)
-        return raw  # "str" (a formula's cached text) and "e" (an error such as #N/A) are text
-
-
-def _rich_text(element: Any) -> str:
-    """The text of an inline or shared string: its ``t``, or its runs' ``t``; phonetic hints (``rPh``) are not
-    text."""
-    parts = []
-    for child in element:
-        tag = child.tag.rsplit("}", 1)[-1]
-        if tag == "t":
-            parts.append(child.text or "")
-        elif tag == "r":
-            parts.extend(t.text or "" for t in child if t.tag.endswith("}t"))
-    return "".join(parts)
 
 
 def _header(rows: Iterator[tuple[int, list[Any]]]) -> list[str]:

@@ -15,7 +15,7 @@ from starlette.responses import Response
 from govdata import __version__, i18n
 from govdata.accounts import service as accounts
 from govdata.actionlog import service as actionlog
-from govdata.catalog import views as catalog_views
+from govdata.catalog import service as catalog
 from govdata.config import get_settings
 from govdata.db import get_db, utcnow
 from govdata.errors import AppError
@@ -98,8 +98,8 @@ def home(request: Request, db: Session = Depends(get_db),
         "recent_actions": actionlog.recent(db, 8) if can_audit else [],
         "my_org": orgs.get_by_id(db, principal.org_id) if principal.org_id else None,
     }
-    catalog = catalog_views.dashboard(db, principal)
-    context["catalog"] = catalog
+    figures = catalog.dashboard_figures(db, principal)
+    context["catalog"] = figures
     context["by_share_type_named"] = [{"name": _(enums.SHARE_TYPES[k]), "value": n}
-                                      for k, n in catalog["by_share_type"]]
+                                      for k, n in figures["by_share_type"]]
     return render(request, "home.html", context, principal=principal)
