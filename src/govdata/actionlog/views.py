@@ -11,7 +11,7 @@ from govdata.db import get_db
 from govdata.errors import ValidationFailed
 from govdata.i18n import N_
 from govdata.principal import Principal, require_role
-from govdata.web.deps import page_principal
+from govdata.web.deps import page_principal, wants_partial
 from govdata.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -53,8 +53,7 @@ def action_log_page(request: Request, actor: str | None = None, action: str | No
                              q=q or None)
     page = max(page, 1)
     total, rows = service.search(db, f, page=page, page_size=50)
-    partial = request.headers.get("hx-request") and not request.headers.get("hx-history-restore-request")
-    template = "actionlog/_rows.html" if partial else "actionlog/index.html"
+    template = "actionlog/_rows.html" if wants_partial(request) else "actionlog/index.html"
     response = render(request, template, {
         "total": total, "entries": rows, "filters": filters, "page": page, "labels": ACTION_LABELS,
         "pages": (total + 49) // 50}, principal=principal)

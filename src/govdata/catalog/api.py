@@ -20,18 +20,6 @@ from govdata.web.deps import Paging, api_principal, person_principal
 router = APIRouter(prefix="/api/v1", tags=["catalog 信息资源目录"])
 
 
-def _visible_working_copy(principal: Principal, provider_org_id: int) -> bool:
-    return principal.has_role("auditor") or principal.org_id == provider_org_id
-
-
-def read_resource(db: Session, principal: Principal, code: str) -> dict[str, Any]:
-    """The working copy for its department, bureau admins and auditors; the published entry for others."""
-    resource = service.get_resource(db, code)
-    if _visible_working_copy(principal, resource.provider_org_id):
-        return service.resource_dict(db, resource)
-    return projection.published(db, code)
-
-
 @router.get("/resources")
 def list_resources(q: str | None = Query(None, max_length=200), org: str | None = None,
                    share_type: str | None = None, classification: str | None = None, format: str | None = None,
@@ -74,7 +62,7 @@ def review_resource(code: str, data: ReviewIn, db: Session = Depends(get_db),
 def resource_revisions(code: str, db: Session = Depends(get_db),
                        principal: Principal = Depends(api_principal)) -> dict[str, Any]:
     resource = service.get_resource(db, code)
-    if not _visible_working_copy(principal, resource.provider_org_id):
+    if not service.sees_working_copy(principal, resource):
         projection.published(db, code)  # others may see only that a published resource exists
         return {"total": 0, "items": []}
     revs = service.revisions(db, code)
@@ -88,7 +76,7 @@ def resource_diff(code: str, from_version: int | None = Query(None, alias="from"
                   principal: Principal = Depends(api_principal)) -> dict[str, Any]:
     """Changes between two revisions; by default from the published (or previous) one to the latest."""
     resource = service.get_resource(db, code)
-    if not _visible_working_copy(principal, resource.provider_org_id):
+    if not service.sees_working_copy(principal, resource):
         projection.published(db, code)
         return {"from": None, "to": None, "fields": {}, "items_added": [], "items_removed": [],
                 "items_changed": {}}
@@ -103,13 +91,13 @@ def resource_diff(code: str, from_version: int | None = Query(None, alias="from"
 def resource_table_schema(code: str, db: Session = Depends(get_db),
                           principal: Principal = Depends(api_principal)) -> dict[str, Any]:
     """The resource's items as a Frictionless Table Schema (for other tools to read)."""
-    return standards.resource_table_schema(db, read_resource(db, principal, code))
+    return standards.resource_table_schema(db, service.read_for(db, principal, code))
 
 
 @router.get("/resources/{code:path}")
 def get_resource(code: str, db: Session = Depends(get_db),
                  principal: Principal = Depends(api_principal)) -> dict[str, Any]:
-    return read_resource(db, principal, code)
+    return service.read_for(db, principal, code)
 
 
 @router.put("/resources/{code:path}")

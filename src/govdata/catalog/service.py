@@ -89,6 +89,19 @@ def _content(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if k not in skip}
 
 
+def sees_working_copy(principal: Principal, resource: Resource) -> bool:
+    """The provider department, bureau admins and auditors see the working copy; others the published entry."""
+    return principal.has_role("auditor") or principal.org_id == resource.provider_org_id
+
+
+def read_for(db: Session, principal: Principal, code: str) -> dict[str, Any]:
+    """What ``principal`` may read of a resource: its working copy, or else its published entry (404 if none)."""
+    resource = get_resource(db, code)
+    if sees_working_copy(principal, resource):
+        return resource_dict(db, resource)
+    return projection.published(db, code)
+
+
 # ---- who may do what ---------------------------------------------------------------------------
 
 def ensure_can_edit(principal: Principal, provider_id: int) -> None:

@@ -22,7 +22,6 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from govdata.catalog import projection, search, service
-from govdata.catalog.api import read_resource
 from govdata.catalog.classifications import DEPARTMENT_ROOT
 from govdata.catalog.diff import diff
 from govdata.catalog.labels import (
@@ -43,7 +42,7 @@ from govdata.i18n import N_
 from govdata.orgs import service as orgs
 from govdata.principal import Principal, require_role
 from govdata.standards import service as standards
-from govdata.web.deps import csrf_protect, page_principal
+from govdata.web.deps import csrf_protect, page_principal, wants_partial
 from govdata.web.forms import parse
 
 router = APIRouter(prefix="/catalog", include_in_schema=False)
@@ -51,10 +50,6 @@ PAGE_SIZE = 20
 MINE_PAGE_SIZE = 50
 
 # ---- the published catalog ---------------------------------------------------------------------------------
-
-def _is_partial(request: Request) -> bool:
-    return bool(request.headers.get("hx-request")) and not request.headers.get("hx-history-restore-request")
-
 
 def _open_value(value: Any) -> str:
     """A facet or query value of ``open`` as ``true`` / ``false``."""
@@ -97,7 +92,7 @@ def catalog_index(request: Request, q: str | None = Query(None, max_length=200),
         "clear_all": _catalog_url({"q": filters["q"], "sort": filters["sort"]}),
         "can_register": _may_register(principal),
     }
-    template = "catalog/_results.html" if _is_partial(request) else "catalog/index.html"
+    template = "catalog/_results.html" if wants_partial(request) else "catalog/index.html"
     response = render_page(request, template, context, principal=principal)
     response.headers["Vary"] = "HX-Request"
     return response
@@ -214,7 +209,7 @@ def catalog_review(request: Request, notice: str | None = None, db: Session = De
 
 
 def _working_rows(db: Session, rows: list[Resource]) -> list[dict[str, Any]]:
-    providers = _orgs_by_id(db, {r.provider_org_id for r in rows})
+    providers = orgs.by_ids(db, {r.provider_org_id for r in rows})
     classes = {c.code: c for c in db.scalars(select(Classification).where(
         Classification.code.in_({r.classification_code for r in rows})))} if rows else {}
     names = _Names(db)
@@ -342,7 +337,7 @@ async def resource_create(request: Request, db: Session = Depends(get_db),
 
 def _editable(db: Session, principal: Principal, code: str) -> Resource:
     resource = service.get_resource(db, code)
-    if not _sees_working_copy(principal, resource):
+    if not service.sees_working_copy(principal, resource):
         projection.published(db, code)  # 404 for a draft of another department, as if it did not exist
     service.ensure_can_edit(principal, resource.provider_org_id)
     return resource
@@ -378,11 +373,6 @@ async def resource_update(code: str, request: Request, db: Session = Depends(get
 
 # ---- one resource -------------------------------------------------------------------------------------------
 
-def _sees_working_copy(principal: Principal, resource: Resource) -> bool:
-    """As catalog/api.py: the provider department, bureau admins and auditors see the working copy."""
-    return principal.has_role("auditor") or principal.org_id == resource.provider_org_id
-
-
 def _may_edit(principal: Principal, resource: Resource) -> bool:
     try:
         service.ensure_can_edit(principal, resource.provider_org_id)
@@ -417,7 +407,7 @@ def _detail(request: Request, db: Session, principal: Principal, code: str, *, n
             error: AppError | None = None, status: int = 200, diff_from: int | None = None,
             values: dict[str, str] | None = None) -> Response:
     resource = service.get_resource(db, code)
-    working = _sees_working_copy(principal, resource)
+    working = service.sees_working_copy(principal, resource)
     doc = service.resource_dict(db, resource) if working else projection.published(db, code)
     context: dict[str, Any] = {"doc": _with_class_label(db, doc), "working": working, "notice": notice,
                                "error": error, "values": values or {}, "revisions": [], "diff": None}
@@ -449,10 +439,10 @@ def resource_diff(code: str, request: Request, from_version: int | None = Query(
                   db: Session = Depends(get_db), principal: Principal = Depends(page_principal)) -> Response:
     """The changes from revision ``from`` to the working copy: a fragment for htmx, else the detail page."""
     resource = service.get_resource(db, code)
-    if not _sees_working_copy(principal, resource):
+    if not service.sees_working_copy(principal, resource):
         projection.published(db, code)
         raise Forbidden("只有提供部门和大数据局可以查看信息资源的版本差异", code="forbidden")
-    if not _is_partial(request):
+    if not wants_partial(request):
         return RedirectResponse(f"/catalog/r/{code}" + (f"?from={from_version}" if from_version else "") + "#diff",
                                 status_code=303)
     versions = _diff_versions(resource, from_version)
@@ -468,7 +458,7 @@ def resource_diff(code: str, request: Request, from_version: int | None = Query(
 def resource_table_schema(code: str, db: Session = Depends(get_db),
                           principal: Principal = Depends(page_principal)) -> Response:
     """The items as a Frictionless Table Schema: the API's document, for a person's browser session."""
-    schema = standards.resource_table_schema(db, read_resource(db, principal, code))
+    schema = standards.resource_table_schema(db, service.read_for(db, principal, code))
     filename = f"{code.replace('/', '-')}.table-schema.json"
     return JSONResponse(schema, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
@@ -537,7 +527,3 @@ class _Names:
         if cls.parent_code == DEPARTMENT_ROOT:
             return f"部门/{cls.name}"
         return cls.path
-
-
-def _orgs_by_id(db: Session, ids: set[int]) -> dict[int, Any]:
-    return orgs.by_ids(db, ids)

@@ -77,6 +77,11 @@ async def csrf_protect(request: Request) -> None:
         raise Forbidden("表单已失效或来源不可信,请刷新页面后重试", code="csrf_failed")
 
 
+def wants_partial(request: Request) -> bool:
+    """An htmx request that swaps part of a page; a history restore asks for the whole page again."""
+    return bool(request.headers.get("hx-request")) and not request.headers.get("hx-history-restore-request")
+
+
 class Paging:
     def __init__(self, page: int = Query(1, ge=1, le=100000),
                  page_size: int = Query(50, ge=1, le=200)) -> None:
