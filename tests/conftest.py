@@ -22,6 +22,7 @@ _VAR = Path(tempfile.mkdtemp(prefix="govdata-test-"))
 os.environ["GOVDATA_VAR_DIR"] = str(_VAR)
 os.environ["GOVDATA_SECRET_KEY"] = secrets.token_urlsafe(32)
 os.environ["GOVDATA_DATA_DIR"] = str(_VAR / "data")
+os.environ["GOVDATA_WORKER_THREADS"] = "0"  # tests run jobs themselves (jobs.service.run_pending)
 
 import pytest  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -18,23 +20,38 @@ from govdata.catalog import dcat as catalog_dcat
 from govdata.catalog import list_views as catalog_list_views
 from govdata.catalog import views as catalog_views
 from govdata.config import get_settings
+from govdata.ingest import api as ingest_api
+from govdata.ingest import views as ingest_views
+from govdata.jobs import worker
 from govdata.orgs import api as orgs_api
 from govdata.orgs import views as orgs_views
 from govdata.standards import api as standards_api
 from govdata.standards import views as standards_views
 from govdata.web import errors
 from govdata.web import views as web_views
-from govdata.web.middleware import RequestContextMiddleware
+from govdata.web.middleware import BodyLimitMiddleware, RequestContextMiddleware
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"
 
 ROUTERS = [
     web_views.health_router, web_views.router, accounts_api.router, orgs_api.router, actionlog_api.router,
     accounts_views.router, orgs_views.router, actionlog_views.router,
+    ingest_api.router, ingest_views.router,  # before the catalog's: their paths end in suffixes after a code
     catalog_api.router, catalog_list_views.router, catalog_views.router,
     catalog_dcat.router,
     standards_api.router, standards_views.router,
 ]
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Background workers live as long as the application process (GOVDATA_WORKER_THREADS, 0 for none)."""
+    running = worker.start(get_settings().worker_threads)
+    try:
+        yield
+    finally:
+        for w in running:
+            w.stop()
 
 
 def create_app() -> FastAPI:
@@ -42,7 +59,8 @@ def create_app() -> FastAPI:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = FastAPI(title="govdata 政务数据治理与共享平台", version=__version__, docs_url=None, redoc_url=None,
-                  openapi_url="/openapi.json")
+                  openapi_url="/openapi.json", lifespan=lifespan)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_mb << 20)
     app.add_middleware(RequestContextMiddleware, hsts=settings.cookie_secure)
     errors.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -12,6 +12,7 @@ from govdata.accounts.cli import token_app, user_app
 from govdata.catalog.cli import catalog_app
 from govdata.demo.cli import demo_app
 from govdata.errors import AppError
+from govdata.ingest.cli import ingest, source_app
 from govdata.orgs.cli import org_app
 from govdata.standards.cli import load_and_report, standards_app
 
@@ -24,6 +25,8 @@ app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(standards_app, name="standards")
 app.add_typer(catalog_app, name="catalog")
+app.add_typer(source_app, name="source")
+app.command("ingest")(ingest)
 err = Console(stderr=True)
 
 
@@ -50,6 +53,31 @@ def serve(host: str = typer.Option("127.0.0.1", help="监听地址"), port: int 
 
     uvicorn.run("govdata.app:create_app", factory=True, host=host, port=port, workers=workers, reload=reload,
                 proxy_headers=True, forwarded_allow_ips=get_settings().trusted_proxies, server_header=False)
+
+
+@app.command()
+def worker(once: bool = typer.Option(False, "--once", help="运行完当前排队的任务后退出")) -> None:
+    """运行后台任务(数据归集、定时拉取);应用进程也会各自运行 GOVDATA_WORKER_THREADS 个。"""
+    import time
+
+    from govdata.db import new_session
+    from govdata.jobs import service
+    from govdata.jobs import worker as workers
+
+    if once:
+        with new_session() as db:
+            service.run_schedules(db)
+            count = service.run_pending(db, worker="cli")
+        err.print(f"已运行 {count} 个任务")
+        return
+    running = workers.start(1)
+    err.print("后台任务进程已启动(Ctrl+C 停止)")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        for w in running:
+            w.stop()
 
 
 def main() -> None:

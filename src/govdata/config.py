@@ -38,6 +38,19 @@ class Settings(BaseSettings):
     # publisher is the organisation with this code, or the root of the organisation tree when unset.
     base_url: str = "http://127.0.0.1:8000"
     publisher_org: str = ""
+    # Dataset store (数据存储): where versions, uploads and quarantines live. A local folder by default
+    # (<data_dir>/store); "s3://bucket/prefix" in production so that several servers share one store.
+    data_url: str = ""
+    s3_endpoint_url: str = ""  # an S3-compatible server (MinIO, Ceph, OSS …); empty means AWS
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_region: str = ""
+    max_upload_mb: int = 2048  # uploads beyond this are refused (HTTP 413, upload_too_large)
+    ingest_chunk_mb: int = 16  # CSV is decoded, parsed and validated in chunks of about this size
+    worker_threads: int = 1  # background jobs run by each application process (0: only `govdata worker`)
+
+    def store_url(self) -> str:
+        return self.data_url or (self.data_dir / "store").resolve().as_uri()
 
     def resolved_secret_key(self) -> str:
         if self.secret_key:

@@ -45,8 +45,8 @@ def test_schema_carries_the_standards(schema):
     assert f["baby_name"]["title"] == "新生儿姓名" and f["baby_name"]["constraints"] == {"required": True,
                                                                                        "maxLength": 50}
     assert f["sex"]["constraints"]["enum"] == ["0", "1", "2", "9"]
-    assert f["region"]["constraints"]["pattern"] == r"\d{6}" and "enum" not in f["region"]["constraints"]
-    assert f["mother_id_number"]["constraints"]["pattern"] == r"\d{17}[\dX]"
+    assert f["region"]["constraints"]["pattern"] == "[0-9]{6}" and "enum" not in f["region"]["constraints"]
+    assert f["mother_id_number"]["constraints"]["pattern"] == "[0-9]{17}[0-9X]"
     assert f["baby_name"]["govdata:dataElement"] == "DE0001" and f["baby_name"]["govdata:sensitivity"] == "L4"
     assert f["mother_id_number"]["govdata:sensitivity"] == "L3" and f["mother_id_number"]["govdata:rule"] == "id_number"
     assert "govdata:dataElement" not in f["weight"]

@@ -11,6 +11,7 @@ from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from govdata import i18n
+from govdata.errors import AppError
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -63,3 +64,42 @@ def _locale(scope: Scope) -> str:
     query = scope.get("query_string", b"")
     param = parse_qs(query.decode("latin-1")).get("lang", [None])[0] if b"lang=" in query else None
     return i18n.negotiate(cookie, param)
+
+
+class BodyTooLarge(AppError):
+    status = 413
+    code = "upload_too_large"
+
+
+class BodyLimitMiddleware:
+    """Refuses request bodies beyond the configured upload limit, from Content-Length at once or while the body
+    streams in (a client may send none or lie). Raised inside ``receive``, so whatever reads the body (a form
+    parser, an upload) stops there and the error handler answers 413 ``upload_too_large``."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    def _refuse(self) -> BodyTooLarge:
+        limit = self.max_bytes / (1 << 20)
+        return BodyTooLarge(f"上传内容超过允许的上限({limit:,.0f} MB),未保存任何内容",
+                            details={"limit_bytes": self.max_bytes})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length", b"")
+        too_big = declared.isdigit() and int(declared) > self.max_bytes
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            if too_big:
+                raise self._refuse()
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                raise self._refuse()
+            return message
+
+        await self.app(scope, limited, send)

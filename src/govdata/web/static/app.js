@@ -2,28 +2,61 @@
 (function () {
   "use strict";
 
+  // Charts: <div class="chart" data-chart="KIND" data-series="JSON" …>, drawn by ECharts.
+  //   pie, bar:  data-series = [{name, value}, …]; bar takes an optional data-max (the value axis' maximum).
+  //   hbar:      the same as bar, laid sideways (long names, e.g. departments); the chart grows with the rows.
+  //   line:      data-x = [category, …], data-series = [{name, data: [value, …]}, …]; optional data-max.
+  // Tooltips are drawn on the canvas: ECharts' HTML tooltips carry inline style attributes, which the
+  // Content-Security-Policy (style-src 'self') blocks, leaving them unstyled and logging errors.
+  function chartOption(el, kind, series) {
+    var max = el.dataset.max ? Number(el.dataset.max) : undefined;
+    if (kind === "pie") {
+      // Labels wrap rather than being cut to "无条…" when three charts share a row.
+      return { tooltip: { trigger: "item", renderMode: "richText" },
+               series: [{ type: "pie", radius: ["32%", "62%"], data: series,
+                          label: { overflow: "break", lineHeight: 14 }, labelLine: { length: 8, length2: 8 } }] };
+    }
+    if (kind === "line") {
+      var x = JSON.parse(el.dataset.x || "[]");
+      return { tooltip: { trigger: "axis", renderMode: "richText" },
+               legend: { type: "scroll", top: 0 },
+               grid: { left: 10, right: 16, top: 36, bottom: 10, containLabel: true },
+               xAxis: { type: "category", data: x, boundaryGap: false },
+               yAxis: { type: "value", min: 0, max: max },
+               series: series.map(function (s) {
+                 return { type: "line", name: s.name, data: s.data, connectNulls: true, symbolSize: 6 };
+               }) };
+    }
+    var names = series.map(function (d) { return d.name; });
+    var values = series.map(function (d) { return d.value; });
+    if (kind === "hbar") {
+      return { tooltip: { renderMode: "richText" }, grid: { left: 10, right: 30, top: 10, bottom: 10, containLabel: true },
+               xAxis: { type: "value", min: 0, max: max },
+               // The first row (rank 1) on top; long names wrap within a third of the chart.
+               yAxis: { type: "category", data: names, inverse: true,
+                        axisLabel: { overflow: "break", width: Math.max(60, el.clientWidth / 3) } },
+               series: [{ type: "bar", data: values, barMaxWidth: 24, label: { show: true, position: "right" } }] };
+    }
+    return { tooltip: { renderMode: "richText" }, grid: { left: 10, right: 10, top: 20, bottom: 10, containLabel: true },
+             // Long labels (English, or a phone's narrow chart) wrap within their column instead of overlapping.
+             xAxis: { type: "category", data: names,
+                      axisLabel: { interval: 0, overflow: "break",
+                                   width: Math.max(40, (el.clientWidth - 60) / Math.max(series.length, 1) - 6) } },
+             yAxis: { type: "value", minInterval: max ? 0 : 1, max: max },
+             series: [{ type: "bar", data: values }] };
+  }
+
   function renderCharts(root) {
     if (!window.echarts) { return; }
     root.querySelectorAll("[data-chart]").forEach(function (el) {
       if (el.dataset.rendered) { return; }
       var series = JSON.parse(el.dataset.series || "[]");
-      var chart = window.echarts.init(el);
       var kind = el.dataset.chart;
-      // Tooltips drawn on the canvas: ECharts' HTML tooltips carry inline style attributes, which the
-      // Content-Security-Policy (style-src 'self') blocks, leaving them unstyled and logging errors.
-      var option = kind === "pie"
-        ? { tooltip: { trigger: "item", renderMode: "richText" },
-            // Labels wrap rather than being cut to "无条…" when three charts share a row.
-            series: [{ type: "pie", radius: ["32%", "62%"], data: series,
-                       label: { overflow: "break", lineHeight: 14 }, labelLine: { length: 8, length2: 8 } }] }
-        : { tooltip: { renderMode: "richText" }, grid: { left: 10, right: 10, top: 20, bottom: 10, containLabel: true },
-            // Long labels (English, or a phone's narrow chart) wrap within their column instead of overlapping.
-            xAxis: { type: "category", data: series.map(function (d) { return d.name; }),
-                     axisLabel: { interval: 0, overflow: "break",
-                                  width: Math.max(40, (el.clientWidth - 60) / Math.max(series.length, 1) - 6) } },
-            yAxis: { type: "value", minInterval: 1 },
-            series: [{ type: "bar", data: series.map(function (d) { return d.value; }) }] };
-      chart.setOption(option);
+      if (kind === "hbar") {  // a row per entry (set through the CSSOM, which the CSP allows)
+        el.style.height = Math.max(200, series.length * 32 + 40) + "px";
+      }
+      var chart = window.echarts.init(el);
+      chart.setOption(chartOption(el, kind, series));
       window.addEventListener("resize", function () { chart.resize(); });
       el.dataset.rendered = "1";
     });
