@@ -44,7 +44,8 @@ def test_upload_follow_the_job_and_read_the_report(client, db, people):
     assert set(result["quality"]) == {"completeness", "validity", "uniqueness", "consistency", "timeliness", "score"}
 
     listed = client.get(f"/api/v1/resources/{people}/versions", headers=headers).json()
-    assert listed["current"] == 1 and listed["items"][0]["source"]["encoding"] == "gb18030"
+    assert listed["items"][0]["source"]["encoding"] == "gb18030"
+    assert listed["current"] is None and listed["items"][0]["status"] == "held"  # 2 of 12 rejected > 5 %
     report = client.get(f"/api/v1/resources/{people}/versions/1/report", headers=headers).json()
     assert {e["rule"] for e in report["errors_sample"]} == {"required", "region_code"}
     rejected = client.get(f"/api/v1/resources/{people}/versions/1/rejected", headers=headers).json()
@@ -63,6 +64,7 @@ def test_encoding_can_be_chosen_and_a_wrong_choice_is_a_clear_job_error(client, 
     assert failed["status"] == "failed" and failed["error"]["code"] == "encoding_error"
     assert "UTF-8" in failed["error"]["message"] or "utf-8" in failed["error"]["message"]
     assert client.get(f"/api/v1/resources/{people}/versions", headers=headers).json()["items"] == []
+    assert not get_store().exists(f"uploads/{job['id']}/__.csv")  # a refused file is not kept
     bad = _upload(client, people, headers, body, encoding="klingon")
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "unknown_encoding"
 
@@ -72,6 +74,7 @@ def test_an_upload_over_the_limit_is_refused_and_nothing_is_stored(client, db, p
 
     from govdata.app import create_app
 
+    before = get_store().list("uploads")
     monkeypatch.setenv("GOVDATA_MAX_UPLOAD_MB", "1")
     get_settings.cache_clear()
     try:
@@ -83,7 +86,7 @@ def test_an_upload_over_the_limit_is_refused_and_nothing_is_stored(client, db, p
             assert response.json()["error"]["code"] == "upload_too_large"
     finally:
         get_settings.cache_clear()
-    assert get_store().list("uploads") == []
+    assert get_store().list("uploads") == before
     assert jobs.recent(db, target=people) == []
 
 

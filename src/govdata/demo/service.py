@@ -22,7 +22,7 @@ from govdata.catalog import projection
 from govdata.catalog import service as catalog
 from govdata.catalog.schemas import ResourceIn
 from govdata.config import VAR_DIR
-from govdata.demo import catalog_data, data
+from govdata.demo import catalog_data, data, datasets
 from govdata.orgs import service as orgs
 from govdata.orgs.schemas import OrgCreate
 from govdata.platform import service as platform
@@ -69,8 +69,10 @@ def _demo_password() -> str:
     return f"Gd-{secrets.token_urlsafe(9)}-7a"
 
 
-def load(db: Session, progress: Callable[[str], None] | None = None) -> list[tuple[str, str, str]]:
-    """Create what is missing; returns (username, role, password) for accounts created now."""
+def load(db: Session, progress: Callable[[str], None] | None = None,
+         report: Callable[[str], None] | None = None) -> list[tuple[str, str, str]]:
+    """Create what is missing; returns (username, role, password) for accounts created now. ``report`` receives
+    summary lines for the operator (the demo datasets' counts)."""
     for spec in org_specs():
         if orgs.find_by_code(db, spec.code) is None:
             orgs.create(db, CLI, spec)
@@ -92,6 +94,9 @@ def load(db: Session, progress: Callable[[str], None] | None = None) -> list[tup
         db.commit()
     if created:
         _save_accounts(created)
+    loaded = datasets.load(db, progress)  # dataset versions, quality scores, quarantined rows
+    if report:
+        report(datasets.describe(loaded))
     return created
 
 

@@ -124,9 +124,16 @@ def pull(ref: str = typer.Argument(..., help="数据源 ID 或名称"),
     from govdata.ingest import sources
 
     err = Console(stderr=True)
-    with new_session() as db:
-        source = sources.get_source(db, CLI, ref)
-        result = _run_with_progress(err, as_json, lambda progress: sources.pull(db, CLI, source, progress=progress))
+    try:
+        with new_session() as db:
+            source = sources.get_source(db, CLI, ref)
+            result = _run_with_progress(err, as_json,
+                                        lambda progress: sources.pull(db, CLI, source, progress=progress))
+    except AppError as exc:
+        if as_json:
+            print(json.dumps(exc.to_json(), ensure_ascii=False))
+            sys.exit(2)
+        raise
     if as_json:
         print(json.dumps(result, ensure_ascii=False))
     elif result.get("version") is None:

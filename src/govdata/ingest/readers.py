@@ -841,7 +841,28 @@ class _JsonRecords:
             rejects.append(_reject(number, text, f"含有表头之外的字段 {extra[:200]}"))
 
 
-class JsonLinesReader:
+class _JsonReader:
+    """What both JSON readers share: the header from the first record, and chunks of the records."""
+
+    path: Path
+
+    def _records(self, fh: IO[bytes]) -> Iterator[tuple[int, dict[str, Any]]]:
+        raise NotImplementedError
+
+    def _first_record(self, empty_message: str) -> None:
+        with self.path.open("rb") as fh:
+            first = next(self._records(fh), None)
+        if first is None:
+            raise _error("empty_file", empty_message)
+        self._converter = _JsonRecords(first[1])
+        self.columns = self._converter.columns
+
+    def chunks(self, progress: Callable[[int], None] | None = None) -> Iterator[Chunk]:
+        with self.path.open("rb") as fh:
+            yield from self._converter.chunks(self._records(fh), _reporter(fh, progress))
+
+
+class JsonLinesReader(_JsonReader):
     """JSON Lines: one object per line; blank lines are skipped; row numbers are line numbers."""
 
     kind = "jsonl"
@@ -849,16 +870,7 @@ class JsonLinesReader:
     def __init__(self, path: Path, encoding: str | None) -> None:
         self.path, self.size = path, path.stat().st_size
         self.encoding = _text_encoding(path, _read_head(path), encoding)
-        with path.open("rb") as fh:
-            first = next(self._records(fh), None)
-        if first is None:
-            raise _error("empty_file", "文件是空的:没有任何 JSON 记录")
-        self._converter = _JsonRecords(first[1])
-        self.columns = self._converter.columns
-
-    def chunks(self, progress: Callable[[int], None] | None = None) -> Iterator[Chunk]:
-        with self.path.open("rb") as fh:
-            yield from self._converter.chunks(self._records(fh), _reporter(fh, progress))
+        self._first_record("文件是空的:没有任何 JSON 记录")
 
     def _records(self, fh: IO[bytes]) -> Iterator[tuple[int, dict[str, Any]]]:
         """Lines are split as bytes (right for UTF-8, GB18030 and other ASCII-compatible encodings) and decoded one
@@ -880,7 +892,7 @@ class JsonLinesReader:
             yield number, record
 
 
-class JsonArrayReader:
+class JsonArrayReader(_JsonReader):
     """A JSON array of objects, streamed with ijson; row numbers are 1-based record numbers."""
 
     kind = "json"
@@ -895,16 +907,7 @@ class JsonArrayReader:
         if not start.startswith("["):
             what = "对象 {…}" if start.startswith("{") else "单个值"
             raise _error("invalid_json", f"JSON 文件的顶层应是对象数组 [{{…}}, {{…}}],而这里是{what}")
-        with path.open("rb") as fh:
-            first = next(self._records(fh), None)
-        if first is None:
-            raise _error("empty_file", "JSON 数组是空的:没有任何记录")
-        self._converter = _JsonRecords(first[1])
-        self.columns = self._converter.columns
-
-    def chunks(self, progress: Callable[[int], None] | None = None) -> Iterator[Chunk]:
-        with self.path.open("rb") as fh:
-            yield from self._converter.chunks(self._records(fh), _reporter(fh, progress))
+        self._first_record("JSON 数组是空的:没有任何记录")
 
     def _records(self, fh: IO[bytes]) -> Iterator[tuple[int, dict[str, Any]]]:
         import ijson

@@ -23,8 +23,9 @@ from sqlalchemy.orm import Session
 
 from govdata.actionlog import service as actionlog
 from govdata.catalog import projection
+from govdata.config import get_settings
 from govdata.db import utcnow
-from govdata.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from govdata.errors import AppError, Conflict, Forbidden, NotFound, ValidationFailed
 from govdata.ingest import pipeline, quality, readers, rules
 from govdata.ingest.models import DatasetVersion, IngestPolicy
 from govdata.ingest.storage import get_store, sha256_file
@@ -131,10 +132,15 @@ def _run_upload(ctx: jobs.JobContext) -> dict[str, Any]:
     with new_session() as db:
         store = get_store()
         done = find_by_job(db, ctx.job_id)  # a re-run after the version was committed: nothing more to do
-        if done is None:
-            with store.local_path(p["upload_key"]) as path:
-                done = ingest_file(db, ctx.actor, p["code"], path, filename=p["filename"], encoding=p["encoding"],
-                                   mode=p["mode"], job_id=ctx.job_id, progress=ctx.progress)
+        try:
+            if done is None:
+                with store.local_path(p["upload_key"]) as path:
+                    done = ingest_file(db, ctx.actor, p["code"], path, filename=p["filename"],
+                                       encoding=p["encoding"], mode=p["mode"], job_id=ctx.job_id,
+                                       progress=ctx.progress)
+        except AppError:  # the file itself is refused: keeping it would serve no retry
+            store.delete_prefix(f"uploads/{ctx.job_id}/")
+            raise
         store.delete_prefix(f"uploads/{ctx.job_id}/")
         return summary(done)
 
@@ -149,7 +155,8 @@ def ingest_file(db: Session, principal: Principal, code: str, path: Path, *, fil
     doc = _manageable(db, principal, code)
     filename = filename or path.name
     check_upload(filename, encoding, mode)
-    reader = readers.open_reader(path, filename=filename, encoding=encoding)
+    reader = readers.open_reader(path, filename=filename, encoding=encoding,
+                                 chunk_bytes=get_settings().ingest_chunk_mb << 20)
     size = max(reader.size, 1)
 
     def report(done: int) -> None:
@@ -167,9 +174,9 @@ def ingest_file(db: Session, principal: Principal, code: str, path: Path, *, fil
 def ingest_chunks(db: Session, principal: Principal, doc: dict[str, Any], chunks: Iterable[readers.Chunk],
                   header: list[str], *, source_kind: str, source: dict[str, Any], mode: str = "replace",
                   job_id: str | None = None, progress: ProgressFn | None = None,
-                  after: Callable[[Session], None] | None = None,
+                  after: Callable[[Session, DatasetVersion], None] | None = None,
                   source_digest: Callable[[], str] | None = None) -> DatasetVersion:
-    """The common path of uploads and pulls. ``after(db)`` runs inside the version's transaction (a pull
+    """The common path of uploads and pulls. ``after(db, version)`` runs inside the version's transaction (a pull
     records its new watermark there, so the two land together)."""
     job_id = job_id or uuid.uuid4().hex
     plan = plan_for(db, doc)
@@ -264,7 +271,7 @@ def _record(db: Session, principal: Principal, doc: dict[str, Any], outcome: pip
     else:
         raise Conflict("同时提交的数据版本过多,请稍后重试", code="version_conflict")
     if after:
-        after(db)
+        after(db, version)
     actionlog.record(db, principal, "dataset.version_created", target_type="resource", target_id=code,
                      summary=f"{doc['name']} 第 {version.number} 版:共 {outcome.rows_total} 行,"
                              f"接收 {outcome.rows_accepted} 行,拒绝 {outcome.rows_rejected} 行,"

@@ -159,40 +159,54 @@ def enqueue_due_pulls(db: Session) -> int:
     return added
 
 
-def _chunks(batches: Iterator[pl.DataFrame], seen: list[pl.DataFrame]) -> Iterator[readers.Chunk]:
+def _chunks(batches: Iterator[pl.DataFrame]) -> Iterator[readers.Chunk]:
     row = 1
     for batch in batches:
-        seen.append(batch.head(0))
-        yield readers.Chunk(frame=batch, rows=None, first_row=row, rejects=[])
-        row += len(batch)
+        if len(batch):
+            yield readers.Chunk(frame=batch, rows=None, first_row=row, rejects=[])
+            row += len(batch)
 
 
 def pull(db: Session, principal: Principal, source: Source, *, job_id: str | None = None,
          progress: versions.ProgressFn | None = None) -> dict[str, Any]:
     """Pull once. Returns the new version's summary, or ``{"version": None}`` when an incremental pull found
-    nothing new."""
+    nothing new. A failure is recorded on the source (last status and error) and raised."""
+    try:
+        return _pull(db, principal, source, job_id=job_id, progress=progress)
+    except Exception as exc:
+        db.rollback()
+        _mark(db, source, "failed", getattr(exc, "message", type(exc).__name__), None)
+        raise
+
+
+def _pull(db: Session, principal: Principal, source: Source, *, job_id: str | None,
+          progress: versions.ProgressFn | None) -> dict[str, Any]:
     doc = versions.resource_doc(db, source.resource_code)
     spec = _spec(source)
     columns = connectors.test_connection(spec)
     watermark = {"value": source.last_watermark}
 
     def batches() -> Iterator[pl.DataFrame]:
+        done = 0
         for batch in connectors.pull(spec):
             if source.watermark_column:
                 watermark["value"] = connectors.max_watermark(batch, source.watermark_column) or watermark["value"]
+            done += len(batch)
             if progress:
-                progress("pull", len(batch), 0)
+                progress("pull", done, 0)
             yield batch
 
-    seen: list[pl.DataFrame] = []
-    chunks = _chunks(batches(), seen)
+    chunks = _chunks(batches())
     first = next(chunks, None)
     if first is None and source.mode == "incremental":
         _mark(db, source, "succeeded", None, watermark["value"])
         return {"version": None, "rows_total": 0}
 
-    def after(session: Session) -> None:
-        _mark(session, source, "succeeded", None, watermark["value"], commit=False)
+    def after(session: Session, version: Any) -> None:
+        # The watermark moves only with a published version: rows of a held one are pulled again next time, so
+        # that a held or discarded version never makes later merges lose them.
+        moved = watermark["value"] if version.status == "published" else source.last_watermark
+        _mark(session, source, "succeeded", None, moved, commit=False)
 
     def all_chunks() -> Iterator[readers.Chunk]:
         if first is not None:
@@ -231,13 +245,7 @@ def _run_pull(ctx: jobs.JobContext) -> dict[str, Any]:
         done = versions.find_by_job(db, ctx.job_id)
         if done is not None:
             return versions.summary(done)
-        try:
-            return pull(db, ctx.actor, source, job_id=ctx.job_id, progress=ctx.progress)
-        except Exception as exc:
-            db.rollback()
-            message = getattr(exc, "message", type(exc).__name__)
-            _mark(db, db.get(Source, ctx.payload["source_id"]), "failed", message, None)
-            raise
+        return pull(db, ctx.actor, source, job_id=ctx.job_id, progress=ctx.progress)
 
 
 jobs.register("ingest.pull", _run_pull)
