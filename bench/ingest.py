@@ -236,7 +236,8 @@ def run_frictionless(path: Path) -> dict:
 
     schema = Schema.from_descriptor(_table_schema())
     started = time.perf_counter()
-    report = Resource(path=str(path), encoding="gb18030", schema=schema).validate(limit_errors=10**9)
+    resource = Resource(path=path.name, basepath=str(path.parent), encoding="gb18030", schema=schema)
+    report = resource.validate(limit_errors=10**9)
     errors = sum(len(task.errors) for task in report.tasks)
     return {"seconds": time.perf_counter() - started, "errors": errors, "peak_mb": _peak_mb()}
 

@@ -5,7 +5,8 @@
 Starts the app on a throw-away SQLite database in a temporary directory, loads the Liuzhou demo with
 ``govdata db upgrade`` and ``govdata demo load`` (run in-process), logs in as the demo bureau admin and
 writes login.png, home.png, orgs.png, action-log.png, catalog.png (the catalog search with its facets),
-resource.png (a resource's detail page) (1280x800) and home-phone.png (390x844). Nothing
+resource.png (a resource's detail page), quality.png (the department quality ranking), version-report.png (a
+dataset version's quality report) (1280x800) and home-phone.png (390x844). Nothing
 outside the temporary directory and the output directory is touched. Needs /usr/bin/chromium and the
 front-end assets (`make assets`); Chinese text needs a CJK font (Debian: fonts-noto-cjk).
 """
@@ -88,8 +89,8 @@ def _log_in(page, password: str) -> None:
     _charts_drawn(page)
 
 
-def _charts_drawn(page) -> None:
-    page.locator(".chart canvas").nth(2).wait_for()
+def _charts_drawn(page, count: int = 3) -> None:
+    page.locator(".chart canvas").nth(count - 1).wait_for()
     page.wait_for_timeout(1500)  # ECharts' entry animation
 
 
@@ -127,6 +128,16 @@ def take(base_url: str, password: str, out: Path) -> None:
         page.locator("#catalog-results article.result h3 a").first.click()
         page.wait_for_url("**/catalog/r/**")
         _shoot(page, out / "resource.png")
+        page.goto("/quality")
+        _charts_drawn(page, 1)
+        _shoot(page, out / "quality.png")
+        page.goto("/data")
+        page.locator("main table a[href^='/data/']").first.click()
+        page.wait_for_url("**/data/**")
+        page.locator("main a[href*='/versions/']").first.click()
+        page.wait_for_url("**/versions/**")
+        _charts_drawn(page, 2)
+        _shoot(page, out / "version-report.png")
         desktop.close()
 
         # Sharp on a high-density screen if that fits the size budget, else at 1x.

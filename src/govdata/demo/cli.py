@@ -15,7 +15,7 @@ def load() -> None:
     """加载柳州演示数据(可重复执行,只补齐缺少的部分),并打印演示账号。"""
     console = Console()
     with new_session() as db, console.status("正在加载柳州演示数据…") as status:
-        service.load(db, progress=lambda name: status.update(f"已创建 {name}"))
+        service.load(db, progress=lambda name: status.update(f"已创建 {name}"), report=console.print)
     show_accounts()
 
 

@@ -238,8 +238,9 @@ def process(chunks: Iterable[Chunk], header: list[str], plan: Plan, workdir: Pat
     keep = _unique(acc, data)
     outcome = _outcome(acc, cmap, int(keep.sum()))
     outcome.data_path = workdir / "data.parquet"
+    # No column statistics: rows are in upload order, so min/max per row group would select nothing.
     _stored(acc, keep, base).sink_parquet(outcome.data_path, compression="zstd", compression_level=1,
-                                          statistics=True)
+                                          statistics=False)
     outcome.rows_stored = pl.scan_parquet(outcome.data_path).select(pl.len()).collect().item()
     acc.frames.clear()
     _write_quarantine(acc, columns, workdir, outcome)

@@ -83,6 +83,8 @@ def plan_for(db: Session, doc: dict[str, Any]) -> pipeline.Plan:
     codes: dict[str, frozenset[str]] = {}
     for element in elements.values():
         name = element.get("codeset")
+        if element.get("rule") == "region_code":
+            continue  # checked against GB/T 2260 by the region rule, not as a code set
         if name and name not in codes and standards.find_codeset(db, name) is not None:
             codes[name] = frozenset(standards.value_codes(db, name))
     checks = rules.compile_checks(items, elements, codes, doc.get("rules") or [])
