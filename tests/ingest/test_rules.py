@@ -340,8 +340,8 @@ def test_an_invalid_element_rule_is_refused():
 
 # -------------------------------------------------------------------------------------------- cross-field
 
-PERSON = [_item("sfzh", "DE0002", name="公民身份号码", primary_key=True), _item("csrq", "DE0004", name="出生日期", data_type="D"),
-          _item("xb", "DE0003", name="性别")]
+PERSON = [_item("sfzh", "DE0002", name="公民身份号码", primary_key=True),
+          _item("csrq", "DE0004", name="出生日期", data_type="D"), _item("xb", "DE0003", name="性别")]
 PERSON_ELEMENTS = {"DE0002": _element("id_number"), "DE0003": _element(codeset="gb2261_1_sex"),
                    "DE0004": _element("date", data_type="D")}
 SEX_CODES = {"gb2261_1_sex": frozenset({"0", "1", "2", "9"})}
