@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     max_upload_mb: int = 2048  # uploads beyond this are refused (HTTP 413, upload_too_large)
     ingest_chunk_mb: int = 16  # CSV is decoded, parsed and validated in chunks of about this size
     worker_threads: int = 1  # background jobs run by each application process (0: only `govdata worker`)
+    # Audit trail (可溯, issue 5): record hash sha256 | sm3; a signed checkpoint every N records; the Ed25519
+    # signing key file (default <var>/audit_ed25519.pem, created once, mode 0600); signature ed25519 | sm2
+    audit_hash: str = "sha256"
+    audit_checkpoint_every: int = 1000
+    audit_key_file: str = ""
+    audit_signature: str = "ed25519"
 
     def store_url(self) -> str:
         return self.data_url or (self.data_dir / "store").resolve().as_uri()
