@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from sqlalchemy.engine import make_url
 
 from govdata.ingest import connectors
 from govdata.ingest.connectors import SourceError, SourceSpec
+from tests.ingest.conftest import port_open
 
 MARIADB_ADMIN = os.environ.get("GOVDATA_TEST_SOURCE_MARIADB", "mysql+pymysql://root@127.0.0.1:3306/test")
 POSTGRES_ADMIN = os.environ.get("GOVDATA_TEST_SOURCE_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -48,15 +48,6 @@ EXPECTED = [
     ("9", "赵六", "2024-06-30", "2024-06-30 23:59:59", "100000.0000", "九"),
     ("10", "钱七", "2024-07-01", "2024-07-01 00:00:01", "0.0000", "十"),
 ]
-
-
-def _port_open(url: str) -> bool:
-    parsed = make_url(url)
-    try:
-        with socket.create_connection((parsed.host or "127.0.0.1", parsed.port or 0), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 @dataclass
@@ -90,7 +81,7 @@ def _insert(conn: Any, table: str) -> None:
 
 @pytest.fixture(scope="module")
 def mariadb() -> Iterator[Source]:
-    if not _port_open(MARIADB_ADMIN):
+    if not port_open(MARIADB_ADMIN):
         pytest.skip(f"MariaDB is not reachable at {make_url(MARIADB_ADMIN).host}:{make_url(MARIADB_ADMIN).port}")
     tag = secrets.token_hex(4)
     table, secret, user, fn = f"gd_src_{tag}", f"gd_src_{tag}_secret", f"govdata_src_{tag}", f"gd_src_{tag}_del"
@@ -119,7 +110,7 @@ def mariadb() -> Iterator[Source]:
 
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[Source]:
-    if not _port_open(POSTGRES_ADMIN):
+    if not port_open(POSTGRES_ADMIN):
         pytest.skip(f"PostgreSQL is not reachable at {make_url(POSTGRES_ADMIN).host}:{make_url(POSTGRES_ADMIN).port}")
     tag = secrets.token_hex(4)
     schema, user = f"gd_src_{tag}", f"govdata_src_{tag}"

@@ -13,7 +13,6 @@ import json
 import os
 import re
 import secrets
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -38,7 +37,7 @@ from govdata.ingest.models import DatasetVersion, Source
 from govdata.jobs import service as jobs
 from govdata.jobs.models import Job
 from tests.factories import principal_of, token_for
-from tests.ingest.conftest import person, write_csv
+from tests.ingest.conftest import person, port_open, write_csv
 
 MARIADB_ADMIN = os.environ.get("GOVDATA_TEST_SOURCE_MARIADB", "mysql+pymysql://root@127.0.0.1:3306/test")
 POSTGRES_ADMIN = os.environ.get("GOVDATA_TEST_SOURCE_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -46,15 +45,6 @@ T0 = datetime(2024, 1, 1, 8, 0, 0)  # watermark of the first row; row i is i min
 GOOD = [person(n) for n in range(10)]
 BAD = [person(100, region="999999"), person(101, name=None)]  # type: ignore[arg-type]  # a NULL name
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
-
-
-def _port_open(url: str) -> bool:
-    parsed = make_url(url)
-    try:
-        with socket.create_connection((parsed.host or "127.0.0.1", parsed.port or 0), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 @dataclass
@@ -108,7 +98,7 @@ class Dept:
 
 @pytest.fixture(scope="module")
 def mariadb_dept() -> Iterator[Dept]:
-    if not _port_open(MARIADB_ADMIN):
+    if not port_open(MARIADB_ADMIN):
         pytest.skip(f"MariaDB is not reachable at {make_url(MARIADB_ADMIN).host}:{make_url(MARIADB_ADMIN).port}")
     tag = secrets.token_hex(4)
     user, password = f"gd_pull_{tag}", f"Pw@:/%#-{secrets.token_hex(6)}"
@@ -129,7 +119,7 @@ def mariadb_dept() -> Iterator[Dept]:
 
 @pytest.fixture(scope="module")
 def postgresql_dept() -> Iterator[Dept]:
-    if not _port_open(POSTGRES_ADMIN):
+    if not port_open(POSTGRES_ADMIN):
         pytest.skip(f"PostgreSQL is not reachable at {make_url(POSTGRES_ADMIN).host}:{make_url(POSTGRES_ADMIN).port}")
     tag = secrets.token_hex(4)
     schema, user, password = f"gd_pull_{tag}", f"gd_pull_{tag}", f"Pw@:/%#-{secrets.token_hex(6)}"

@@ -16,6 +16,7 @@ text. With GB18030 the thread's decoding (Python's codec, which holds the GIL) i
 
 from __future__ import annotations
 
+import abc
 import codecs
 import contextlib
 import csv
@@ -841,13 +842,14 @@ class _JsonRecords:
             rejects.append(_reject(number, text, f"含有表头之外的字段 {extra[:200]}"))
 
 
-class _JsonReader:
+class _JsonReader(abc.ABC):
     """What both JSON readers share: the header from the first record, and chunks of the records."""
 
     path: Path
 
+    @abc.abstractmethod
     def _records(self, fh: IO[bytes]) -> Iterator[tuple[int, dict[str, Any]]]:
-        raise NotImplementedError
+        """(row number, record) for every record of the open file."""
 
     def _first_record(self, empty_message: str) -> None:
         with self.path.open("rb") as fh:
