@@ -144,6 +144,15 @@ def take(base_url: str, password: str, out: Path) -> None:
         page.goto(_a_version_report())
         _charts_drawn(page, 2)
         _shoot(page, out / "version-report.png")
+        page.goto("/sharing?tab=all")
+        page.locator("a[href^='/sharing/requests/']").first.click()
+        page.wait_for_url("**/sharing/requests/**")
+        _shoot(page, out / "sharing-request.png")
+        page.goto("/sharing/evaluation")
+        _charts_drawn(page, 1)
+        _shoot(page, out / "sharing-evaluation.png")
+        page.goto("/audit")
+        _shoot(page, out / "audit.png")
         desktop.close()
 
         # Sharp on a high-density screen if that fits the size budget, else at 1x.

@@ -34,6 +34,9 @@ from govdata import db as dbmod  # noqa: E402
 from govdata import migrate  # noqa: E402
 from govdata.models import metadata  # noqa: E402
 
+# fixtures that several domains' tests use (a published person resource, granted access to it)
+pytest_plugins = ("tests.ingest.fixtures", "tests.sharing.fixtures")
+
 PG_ADMIN_URL = os.environ.get("GOVDATA_TEST_POSTGRES")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_ADMIN_URL else [])
 
@@ -76,6 +79,14 @@ def _use(url: str) -> None:
     migrate.upgrade(url)
 
 
+@pytest.fixture(autouse=True)
+def _no_remembered_credentials() -> None:
+    """Each test starts without credentials remembered from an earlier one (the database is emptied)."""
+    from govdata.accounts import service as accounts
+
+    accounts.forget_credentials()
+
+
 @pytest.fixture
 def db(database_url: str) -> Iterator[Session]:
     """A session on a migrated, empty database; every table is emptied after the test."""
@@ -104,11 +115,13 @@ def _empty_tables(url: str) -> None:
 
 
 def _reseed(conn) -> None:
-    """Rows the migrations ship (the catalog's classification tree) come back after every test."""
+    """Rows the migrations ship (the catalog's classification tree, the masking rules) come back after every test."""
     from govdata.catalog.classifications import seed_rows
     from govdata.catalog.models import Classification
+    from govdata.exchange.models import MaskingRule, default_rule_rows
 
     conn.execute(Classification.__table__.insert(), seed_rows())
+    conn.execute(MaskingRule.__table__.insert(), default_rule_rows())
 
 
 @pytest.fixture

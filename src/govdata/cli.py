@@ -9,9 +9,11 @@ from pydantic import ValidationError as PydanticValidationError
 from rich.console import Console
 
 from govdata.accounts.cli import token_app, user_app
+from govdata.audit.cli import audit_app
 from govdata.catalog.cli import catalog_app
 from govdata.demo.cli import demo_app
 from govdata.errors import AppError
+from govdata.exchange.cli import exchange_app
 from govdata.ingest.cli import ingest, source_app
 from govdata.orgs.cli import org_app
 from govdata.standards.cli import load_and_report, standards_app
@@ -26,6 +28,8 @@ app.add_typer(token_app, name="token")
 app.add_typer(standards_app, name="standards")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(source_app, name="source")
+app.add_typer(audit_app, name="audit")
+app.add_typer(exchange_app, name="exchange")
 app.command("ingest")(ingest)
 err = Console(stderr=True)
 

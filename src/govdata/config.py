@@ -54,6 +54,17 @@ class Settings(BaseSettings):
     audit_checkpoint_every: int = 1000
     audit_key_file: str = ""
     audit_signature: str = "ed25519"
+    audit_retention_days: int = 0  # records older than this are archived to the data store daily; 0 keeps all
+
+    # Sharing (共享, issue 5): working days the provider has to decide a conditional request, then the bureau to
+    # verify it; grants expiring within N days are flagged; the longest term a request may ask for
+    sharing_decide_working_days: int = 5
+    sharing_verify_working_days: int = 3
+    sharing_expiry_notice_days: int = 14
+    sharing_max_days: int = 1095
+    # Exchange gateway (交换): most records one call may return; seconds a proxied provider service may take
+    exchange_max_limit: int = 1000
+    exchange_proxy_timeout: float = 10.0
 
     def store_url(self) -> str:
         return self.data_url or (self.data_dir / "store").resolve().as_uri()

@@ -13,6 +13,7 @@ class AppError(Exception):
 
     status = 400
     code = "bad_request"
+    headers: dict[str, str] | None = None  # extra response headers (e.g. the gateway's X-Audit-Request-Id)
 
     def __init__(self, message: str, *, code: str | None = None, status: int | None = None,
                  details: Any = None) -> None:

@@ -1,18 +1,24 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
+from govdata.audit import service as audit
+from govdata.audit.models import AuditRecord
 from govdata.catalog import projection
+from govdata.config import local_tz
 from govdata.db import utcnow
 from govdata.demo import datasets
 from govdata.demo import service as demo
+from govdata.demo import sharing as demo_sharing
 from govdata.ingest import dashboard, readers
 from govdata.ingest import service as ingest
 from govdata.ingest.models import DatasetVersion
 from govdata.orgs import service as orgs
 from govdata.principal import CLI
+from govdata.sharing import evaluation
+from govdata.sharing import service as sharing
 from govdata.standards import service as standards
 
 
@@ -33,9 +39,10 @@ def test_demo_load_brings_the_data_and_quality_pages_to_life(db):
                for number, release in enumerate(spec.releases, 1)}
     versions = _versions(db)
     assert len(versions) == len(planned)
-    assert lines == [f"演示数据版本:{len(datasets.DATASETS)} 个信息资源(10 个部门)新增 {len(versions)} 个版本,"
-                     f"共 {sum(v.rows_total for v in versions)} 行,拒绝 {sum(v.rows_rejected for v in versions)} 行,"
-                     f"暂存待确认 {sum(v.status == 'held' for v in versions)} 个"]
+    assert lines[0] == (f"演示数据版本:{len(datasets.DATASETS)} 个信息资源(10 个部门)新增 {len(versions)} 个版本,"
+                        f"共 {sum(v.rows_total for v in versions)} 行,拒绝 {sum(v.rows_rejected for v in versions)} 行,"
+                        f"暂存待确认 {sum(v.status == 'held' for v in versions)} 个")
+    assert lines[1].startswith(f"演示共享:{len(demo_sharing.REQUESTS)} 个共享申请")
     for version in versions:
         release = planned[(entries[version.resource_code].name, version.number)]
         assert version.rows_total == release.rows and version.source_kind == "upload"
@@ -66,6 +73,15 @@ def test_demo_load_brings_the_data_and_quality_pages_to_life(db):
     assert ranking[-1]["timeliness"] < 80 <= ranking[0]["timeliness"]
     trend = dashboard.resource_trend(db, CLI, latest[0].resource_code)
     assert len(trend["points"]) >= 2
+
+    # sharing: requests in every state, a consumer system's gateway calls (and refusals) in a verifiable trail
+    requests, _ = sharing.list_requests(db, CLI)
+    assert {r.status for r in requests} >= {"granted", "pending_provider", "changes_requested", "rejected"}
+    stats = evaluation.monthly(db, datetime.now(local_tz()).strftime("%Y-%m"))
+    assert stats["providers"] and stats["consumers"]
+    outcomes = set(db.scalars(select(AuditRecord.outcome).where(AuditRecord.kind == "exchange.call")))
+    assert outcomes >= {"ok", "purpose_required", "not_granted"}
+    assert audit.verify(db).ok
 
     # a second load adds nothing
     assert demo.load(db, report=lines.append) == [] and lines[-1] == "演示数据版本:已存在,未新增"

@@ -1,4 +1,4 @@
-"""A published person resource of the public security bureau, and files to feed it."""
+"""Helpers that make people and files to feed the ``people`` resource (the fixtures are in fixtures.py)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,8 @@ import io
 import socket
 from pathlib import Path
 
-import pytest
 from sqlalchemy.engine import make_url
 from stdnum.cn import ric
-
-from tests.factories import liuzhou, principal_of, publish, resource_spec, with_standards
 
 PEOPLE_ITEMS = [
     {"key": "id_number", "name": "公民身份号码", "data_type": "C", "length": 18, "required": True, "primary_key": True,
@@ -61,18 +58,3 @@ def csv_text(rows: list[dict[str, str]], header: list[str] = HEADER) -> str:
 def write_csv(path: Path, rows: list[dict[str, str]], encoding: str = "utf-8", header: list[str] = HEADER) -> Path:
     path.write_bytes(csv_text(rows, header).encode(encoding))
     return path
-
-
-@pytest.fixture
-def people(db) -> str:
-    """The code of a published 人口信息 resource provided by GA."""
-    liuzhou(db)
-    with_standards(db)
-    spec = resource_spec(provider="GA", name="人口基本信息", items=PEOPLE_ITEMS, update_cycle="monthly",
-                         summary="户籍人口基本信息")
-    return publish(db, spec)
-
-
-@pytest.fixture
-def ga(db, people):
-    return principal_of(db, "ga_admin")

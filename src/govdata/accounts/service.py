@@ -8,10 +8,11 @@ own role or deletes themselves.
 from __future__ import annotations
 
 import re
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from govdata import security
@@ -337,6 +338,7 @@ def revoke_credential(db: Session, principal: Principal, cred_id: int) -> ApiCre
         raise Conflict("该凭证已被吊销", code="credential_already_revoked")
     before = credential_dict(db, cred)
     cred.revoked_at, cred.revoked_by = utcnow(), principal.name
+    forget_credentials()
     actionlog.record(db, principal, "credential.revoke", target_type="credential", target_id=str(cred.id),
                      summary=f"吊销系统「{cred.name}」的凭证", before={"status": before["status"]},
                      after={"status": "revoked"})
@@ -354,22 +356,40 @@ def list_credentials(db: Session, principal: Principal, org: str | None = None) 
     return list(db.scalars(stmt.order_by(ApiCredential.id.desc())))
 
 
+# Built once: every gateway call resolves its credential, and building the statement costs more than running it.
+_CREDENTIAL = (select(ApiCredential.id, ApiCredential.name, ApiCredential.org_id, ApiCredential.revoked_at,
+                      ApiCredential.expires_at, ApiCredential.last_used_at, Organization.code)
+               .join(Organization, Organization.id == ApiCredential.org_id)
+               .where(ApiCredential.token_hash == bindparam("token_hash")))
+# A valid credential is remembered for a few seconds per process (systems call in bursts). Revoking it here forgets
+# it at once; a revocation made by another process (the CLI, another server) applies within this time.
+CREDENTIAL_CACHE_SECONDS = 5.0
+_credential_cache: dict[str, tuple[float, Principal]] = {}
+
+
 def _resolve_credential(db: Session, token: str) -> Principal | None:
-    row = db.execute(
-        select(ApiCredential, Organization.code).join(Organization, Organization.id == ApiCredential.org_id)
-        .where(ApiCredential.token_hash == security.token_hash(token))
-    ).first()
+    digest = security.token_hash(token)
+    cached = _credential_cache.get(digest)
+    if cached and time.monotonic() - cached[0] < CREDENTIAL_CACHE_SECONDS:
+        return cached[1]
+    row = db.connection().execute(_CREDENTIAL, {"token_hash": digest}).first()
     now = utcnow()
-    if row is None:
+    if row is None or row.revoked_at is not None or (row.expires_at and row.expires_at <= now):
+        _credential_cache.pop(digest, None)
         return None
-    cred = row.ApiCredential
-    if cred.revoked_at is not None or (cred.expires_at and cred.expires_at <= now):
-        return None
-    if cred.last_used_at is None or now - cred.last_used_at > timedelta(minutes=1):
-        db.execute(update(ApiCredential).where(ApiCredential.id == cred.id).values(last_used_at=now))
+    if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
+        db.execute(update(ApiCredential).where(ApiCredential.id == row.id).values(last_used_at=now))
         db.commit()
-    return Principal(kind="system", name=f"system:{cred.name}", role="system", org_id=cred.org_id,
-                     org_code=row.code, credential_id=cred.id)
+    principal = Principal(kind="system", name=f"system:{row.name}", role="system", org_id=row.org_id,
+                          org_code=row.code, credential_id=row.id)
+    if len(_credential_cache) > 10_000:
+        _credential_cache.clear()
+    _credential_cache[digest] = (time.monotonic(), principal)
+    return principal
+
+
+def forget_credentials() -> None:
+    _credential_cache.clear()
 
 
 def _org_guard(db: Session, org: Organization) -> str | None:

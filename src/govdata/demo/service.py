@@ -23,6 +23,7 @@ from govdata.catalog import service as catalog
 from govdata.catalog.schemas import ResourceIn
 from govdata.config import VAR_DIR
 from govdata.demo import catalog_data, data, datasets
+from govdata.demo import sharing as demo_sharing
 from govdata.orgs import service as orgs
 from govdata.orgs.schemas import OrgCreate
 from govdata.platform import service as platform
@@ -95,8 +96,11 @@ def load(db: Session, progress: Callable[[str], None] | None = None,
     if created:
         _save_accounts(created)
     loaded = datasets.load(db, progress)  # dataset versions, quality scores, quarantined rows
+    shared = demo_sharing.load(db)  # requests, grants, gateway calls in the audit trail
     if report:
         report(datasets.describe(loaded))
+        if shared["requests"]:
+            report(f"演示共享:{shared['requests']} 个共享申请,交换网关调用 {shared['calls']} 次")
     return created
 
 

@@ -47,7 +47,8 @@ HANDLERS: dict[str, Handler] = {}
 SCHEDULES: list[Callable[[Session], int]] = []
 
 
-HANDLER_MODULES = ("govdata.ingest.service", "govdata.ingest.sources")  # modules that register job kinds
+# modules that register job kinds and schedules
+HANDLER_MODULES = ("govdata.ingest.service", "govdata.ingest.sources", "govdata.exchange.serving")
 
 
 def load_handlers() -> None:

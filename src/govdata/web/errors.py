@@ -37,8 +37,8 @@ def _wants_json(request: Request) -> bool:
 
 def _error_response(request: Request, error: AppError) -> Response:
     if _wants_json(request):
-        headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
-        return JSONResponse(error.to_json(), status_code=error.status, headers=headers)
+        headers = {**(error.headers or {}), **({"WWW-Authenticate": "Bearer"} if error.status == 401 else {})}
+        return JSONResponse(error.to_json(), status_code=error.status, headers=headers or None)
     return render(request, "error.html", {"error": error}, status=error.status,
                   principal=getattr(request.state, "principal", None))
 
