@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
-SCRIPTS = ["foundation.py", "catalog_import.py", "catalog_search.py", "ingest.py", "audit.py", "exchange.py"]
+SCRIPTS = ["foundation.py", "catalog_import.py", "catalog_search.py", "ingest.py", "audit.py", "serving.py",
+           "exchange.py"]
 
 
 def main() -> int:

@@ -112,6 +112,20 @@ def test_record_returns_once_the_record_and_its_hook_writes_are_committed(db, co
     assert service.record(fields(2)) == record_id + 1
 
 
+def test_record_does_not_wait_for_the_request_threads_pool(db):
+    """Request threads waiting in record() hold connections of the shared pool; the writer must not need one."""
+    db.commit()
+    engine = dbmod.get_engine()
+    held = []
+    try:
+        while engine.pool.checkedout() < engine.pool.size() + getattr(engine.pool, "_max_overflow", 10):
+            held.append(engine.connect())
+        assert service.record(fields(1), timeout=20) == 1
+    finally:
+        for conn in held:
+            conn.close()
+
+
 def test_record_gives_a_request_id_when_none_is_passed(db):
     db.commit()
     record_id = service.record({"kind": "exchange.call", "request_id": None})

@@ -24,13 +24,15 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from typing import Any
 
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from govdata.audit import keys
 from govdata.audit.canonical import Prepared, prepare
 from govdata.audit.chain import chain_rows, checkpoint, insert_rows, lock_head, run_batch_hooks, save_head, seal_due
-from govdata.db import new_session
+from govdata.config import get_settings
+from govdata.db import make_engine
 from govdata.errors import AppError, Conflict
 
 logger = logging.getLogger("govdata.audit")
@@ -58,7 +60,13 @@ class AuditWriter:
 
     def __init__(self, session_factory: Callable[[], Session] | None = None, *, max_batch: int = 5000,
                  seal_after: float | None = 30.0, name: str = "govdata-audit-writer") -> None:
-        self._factory = session_factory or new_session
+        self._engine: Engine | None = None
+        if session_factory is None:
+            # An engine of its own: request threads waiting in record() hold connections of the shared pool, so
+            # a writer drawing from that pool could wait for them while they wait for it (a deadlock).
+            self._engine = make_engine(get_settings().database_url)  # it opens one connection, when first used
+            session_factory = sessionmaker(bind=self._engine, expire_on_commit=False)
+        self._factory = session_factory
         self._max_batch = max_batch
         self._seal_after = seal_after
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
@@ -88,6 +96,8 @@ class AuditWriter:
             self._closed = True
             self._queue.put(_STOP)
         self._thread.join(timeout)
+        if self._engine is not None and not self._thread.is_alive():
+            self._engine.dispose()
 
     def __enter__(self) -> AuditWriter:
         return self

@@ -13,6 +13,7 @@ from govdata.accounts import service as accounts
 from govdata.accounts.schemas import CredentialCreate
 from govdata.audit import service as audit
 from govdata.catalog import projection
+from govdata.demo import data
 from govdata.errors import AppError
 from govdata.exchange import gateway
 from govdata.ingest import service as ingest
@@ -26,8 +27,11 @@ CALLS = 120
 
 
 def _officer(db: Session, org_code: str, role: str = "dept_admin") -> Principal:
+    """The demo account of that department and role, or a stand-in named the same way (rs_admin …)."""
     org = orgs.get_by_code(db, org_code)
-    return Principal(kind="user", name=f"{org_code}-{role}", role=role, org_id=org.id, org_code=org_code)
+    name = next((user for user, _, code, r in data.ACCOUNTS if code == org_code and r == role),
+                f"{org_code.rsplit('-', 1)[-1].lower()}_admin")
+    return Principal(kind="user", name=name, role=role, org_id=org.id, org_code=org_code)
 
 
 def _code(db: Session, provider: str, name: str) -> str | None:

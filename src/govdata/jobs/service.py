@@ -48,7 +48,8 @@ SCHEDULES: list[Callable[[Session], int]] = []
 
 
 # modules that register job kinds and schedules
-HANDLER_MODULES = ("govdata.ingest.service", "govdata.ingest.sources", "govdata.exchange.serving")
+HANDLER_MODULES = ("govdata.ingest.service", "govdata.ingest.sources", "govdata.exchange.serving",
+                   "govdata.audit.retention")
 
 
 def load_handlers() -> None:
