@@ -35,12 +35,13 @@ atexit.register(shutil.rmtree, WORK, ignore_errors=True)
 os.environ["GOVDATA_VAR_DIR"] = str(WORK)
 os.environ.setdefault("GOVDATA_SECRET_KEY", secrets.token_urlsafe(32))
 
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 from govdata import db as dbmod  # noqa: E402
 from govdata import migrate  # noqa: E402
 from govdata.audit import service  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.scratchdb
+from tests.scratchdb import create_pg_database, drop_pg_database  # noqa: E402
 
 ITEMS = ["id_number", "name", "sex", "birth_date", "household_region", "address", "phone"]
 PURPOSES = ["办理最低生活保障审核", "核验申请人户籍信息", "不动产登记业务核验", "公积金提取资格核验"]
@@ -64,20 +65,12 @@ def use_database(url: str) -> None:
 def fresh_database(backend: str, pg_admin: str | None, tag: str) -> tuple[str, str | None]:
     if backend == "sqlite":
         return f"sqlite:///{WORK / f'audit-{tag}.db'}", None
-    name = f"govdata_bench_audit_{tag}_{secrets.token_hex(3)}"
-    admin = create_engine(pg_admin, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(pg_admin).set(database=name).render_as_string(hide_password=False), name
+    return create_pg_database(pg_admin, f"govdata_bench_audit_{tag}")
 
 
 def drop_database(pg_admin: str, name: str) -> None:
     dbmod.reset_caches()
-    admin = create_engine(pg_admin, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    drop_pg_database(pg_admin, name)
 
 
 def append(n: int, producers: int = 2, window: int = 20000) -> float:

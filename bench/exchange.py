@@ -292,30 +292,6 @@ def _grant(db: Any, code: str) -> None:
     sharing.decide(db, principal_of(db, "admin"), req.id, Decision(decision="approve"))
 
 
-def fresh_postgres(admin_url: str) -> tuple[str, str]:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = f"govdata_bench_exchange_{secrets.token_hex(3)}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(admin_url).set(database=name).render_as_string(hide_password=False), name
-
-
-def drop_postgres(admin_url: str, name: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    from govdata import db as dbmod
-
-    dbmod.reset_caches()
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
 # ---- the server -------------------------------------------------------------------------------------------------
 
 def free_port() -> int:
@@ -893,13 +869,19 @@ def main() -> int:
 
 def run_postgres(admin_url: str) -> int:
     """The same run on a fresh PostgreSQL database, in a new process (settings and caches start clean)."""
-    url, name = fresh_postgres(admin_url)
+    sys.path.insert(0, str(ROOT))
+    from tests.scratchdb import create_pg_database, drop_pg_database
+
+    from govdata import db as dbmod
+
+    url, name = create_pg_database(admin_url, "govdata_bench_exchange")
     argv = [a for i, a in enumerate(sys.argv[1:]) if a != "--postgres" and sys.argv[i] != "--postgres"]
     try:
         return subprocess.run([sys.executable, str(Path(__file__).resolve()), *argv, "--database-url", url],
                               check=False).returncode
     finally:
-        drop_postgres(admin_url, name)
+        dbmod.reset_caches()
+        drop_pg_database(admin_url, name)
 
 
 if __name__ == "__main__":

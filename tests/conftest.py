@@ -26,13 +26,13 @@ os.environ["GOVDATA_WORKER_THREADS"] = "0"  # tests run jobs themselves (jobs.se
 
 import pytest  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from govdata import db as dbmod  # noqa: E402
 from govdata import migrate  # noqa: E402
 from govdata.models import metadata  # noqa: E402
+from tests.scratchdb import create_pg_database, drop_pg_database  # noqa: E402
 
 # fixtures that several domains' tests use (a published person resource, granted access to it)
 pytest_plugins = ("tests.ingest.fixtures", "tests.sharing.fixtures")
@@ -42,19 +42,11 @@ BACKENDS = ["sqlite"] + (["postgresql"] if PG_ADMIN_URL else [])
 
 
 def _create_pg_database() -> tuple[str, str]:
-    name = f"govdata_test_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False), name
+    return create_pg_database(PG_ADMIN_URL, f"govdata_test_{os.getpid()}")
 
 
 def _drop_pg_database(name: str) -> None:
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    drop_pg_database(PG_ADMIN_URL, name)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
