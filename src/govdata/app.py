@@ -28,6 +28,10 @@ from govdata.exchange import masking_api
 from govdata.ingest import api as ingest_api
 from govdata.ingest import views as ingest_views
 from govdata.jobs import worker
+from govdata.matters import api as matters_api
+from govdata.matters import views as matters_views
+from govdata.onething import api as onething_api
+from govdata.onething import views as onething_views
 from govdata.orgs import api as orgs_api
 from govdata.orgs import views as orgs_views
 from govdata.sharing import api as sharing_api
@@ -52,6 +56,8 @@ ROUTERS = [
     standards_api.router, standards_views.router,
     audit_api.router, audit_views.router,
     sharing_api.router, sharing_views.router,
+    onething_api.router, onething_views.router,
+    matters_api.router, matters_views.router,
 ]
 
 

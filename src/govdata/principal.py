@@ -22,7 +22,7 @@ ROLE_LABELS = {
 
 @dataclass(frozen=True)
 class Principal:
-    kind: str  # user | system | cli | anonymous
+    kind: str  # user | system | cli | anonymous | citizen
     name: str
     role: str
     org_id: int | None = None
@@ -32,6 +32,7 @@ class Principal:
     ip: str | None = None
     user_agent: str | None = None
     request_id: str | None = None
+    subject: str | None = None  # a citizen's ID number (kind "citizen", one-thing services)
 
     @property
     def is_platform_admin(self) -> bool:

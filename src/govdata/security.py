@@ -20,6 +20,7 @@ _DUMMY_HASH = _hasher.hash("govdata-dummy-password")
 PERSON_TOKEN_PREFIX = "gdp_"  # noqa: S105 - a person's API token
 SYSTEM_TOKEN_PREFIX = "gds_"  # noqa: S105 - a system credential (系统凭证)
 SESSION_TOKEN_PREFIX = "gdw_"  # noqa: S105 - a web session cookie
+CITIZEN_TOKEN_PREFIX = "gdc_"  # noqa: S105 - a citizen (one-thing services; the demo's identity stand-in)
 
 
 def hash_password(password: str) -> str:

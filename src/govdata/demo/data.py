@@ -55,4 +55,9 @@ ACCOUNTS = [
     ("wj_staff", "卫健委工作人员", "450200-WJ", "dept_staff"),
     ("jy_admin", "教育局数据管理员", "450200-JY", "dept_admin"),
     ("cz_jy_admin", "城中区教育局数据管理员", "450202-JY", "dept_admin"),
+    # one-thing services: the service centre's window and the officers who handle the bundled matters
+    ("sp_staff", "政务服务中心窗口人员", "450200-SP", "dept_staff"),
+    ("ga_staff", "公安局户籍民警", "450200-GA", "dept_staff"),
+    ("yb_staff", "医保局经办人员", "450200-YB", "dept_staff"),
+    ("rs_staff", "人社局经办人员", "450200-RS", "dept_staff"),
 ]
