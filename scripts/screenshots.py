@@ -6,7 +6,10 @@ Starts the app on a throw-away SQLite database in a temporary directory, loads t
 ``govdata db upgrade`` and ``govdata demo load`` (run in-process), logs in as the demo bureau admin and
 writes login.png, home.png, orgs.png, action-log.png, catalog.png (the catalog search with its facets),
 resource.png (a resource's detail page), quality.png (the department quality ranking), version-report.png (a
-dataset version's quality report) (1280x800) and home-phone.png (390x844). Nothing
+dataset version's quality report), sharing-request.png, sharing-evaluation.png, audit.png, onething.png (the
+one-thing dashboard), onething-task.png (a matter in an officer's queue), matters-dashboard.png (网上可办率 and
+全程网办率 against the targets) (1280x800), home-phone.png, and onething-plan-phone.png and
+onething-evidence-phone.png (an applicant's newborn case before and after consent) (390x844). Nothing
 outside the temporary directory and the output directory is touched. Needs /usr/bin/chromium and the
 front-end assets (`make assets`); Chinese text needs a CJK font (Debian: fonts-noto-cjk).
 """
@@ -80,9 +83,9 @@ class _Server:
         self.sock.close()
 
 
-def _log_in(page, password: str) -> None:
+def _log_in(page, password: str, username: str = "admin") -> None:
     page.goto("/login")
-    page.get_by_label("用户名", exact=True).fill("admin")
+    page.get_by_label("用户名", exact=True).fill(username)
     page.get_by_label("密码", exact=True).fill(password)
     page.get_by_role("button", name="登录").click()
     page.wait_for_url("**/")
@@ -153,7 +156,22 @@ def take(base_url: str, password: str, out: Path) -> None:
         _shoot(page, out / "sharing-evaluation.png")
         page.goto("/audit")
         _shoot(page, out / "audit.png")
+        page.goto("/onething")
+        _charts_drawn(page, 2)
+        _shoot(page, out / "onething.png")
+        page.goto("/matters/dashboard")
+        _charts_drawn(page, 2)
+        _shoot(page, out / "matters-dashboard.png")
         desktop.close()
+        officer = browser.new_context(base_url=base_url, locale="zh-CN", **DESKTOP)
+        page = officer.new_page()
+        _log_in(page, _password("ga_staff"), "ga_staff")
+        page.goto("/onething/queue")
+        page.locator("a[href^='/onething/tasks/']").first.click()
+        page.wait_for_url("**/onething/tasks/**")
+        _shoot(page, out / "onething-task.png")
+        officer.close()
+        _applicant(browser, base_url, out)
 
         # Sharp on a high-density screen if that fits the size budget, else at 1x.
         for scale in (2, 1):
@@ -166,6 +184,37 @@ def take(base_url: str, password: str, out: Path) -> None:
                 break
         _check_size(out / "home-phone.png")
         browser.close()
+
+
+def _password(username: str) -> str:
+    from govdata.demo import service as demo
+
+    return next(password for name, _, password in demo.saved_accounts() if name == username)
+
+
+def _applicant(browser, base_url: str, out: Path) -> None:
+    """A sample mother of the demo starts 个人出生一件事 on her phone: the plan, then the fetched proofs."""
+    phone = browser.new_context(base_url=base_url, locale="zh-CN", device_scale_factor=1, **PHONE)
+    page = phone.new_page()
+    page.goto("/m/")
+    newborn = page.locator("#samples details", has=page.locator("summary", has_text="个人出生一件事"))
+    if newborn.get_attribute("open") is None:
+        newborn.locator("summary").click()
+    newborn.locator("a.m-sample").first.click()
+    page.get_by_role("button", name="核验身份并进入").click()
+    page.wait_for_url("**/m/start/newborn**")  # a sample applicant goes straight to the package's form
+    page.get_by_label("联系电话").fill("13907721234")
+    for select in page.locator("#start-form select").all():
+        if not select.input_value():
+            select.select_option(index=1)
+    page.get_by_role("button", name="下一步").click()
+    page.wait_for_url("**/m/cases/**")
+    _shoot(page, out / "onething-plan-phone.png")
+    page.locator("input[name=consent]").check()
+    page.get_by_role("button", name="同意并调取").click()
+    page.wait_for_load_state()
+    _shoot(page, out / "onething-evidence-phone.png")
+    phone.close()
 
 
 def main() -> None:

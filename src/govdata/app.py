@@ -31,7 +31,9 @@ from govdata.jobs import worker
 from govdata.matters import api as matters_api
 from govdata.matters import views as matters_views
 from govdata.onething import api as onething_api
+from govdata.onething import mobile as onething_mobile
 from govdata.onething import views as onething_views
+from govdata.onething import window as onething_window
 from govdata.orgs import api as orgs_api
 from govdata.orgs import views as orgs_views
 from govdata.sharing import api as sharing_api
@@ -56,7 +58,7 @@ ROUTERS = [
     standards_api.router, standards_views.router,
     audit_api.router, audit_views.router,
     sharing_api.router, sharing_views.router,
-    onething_api.router, onething_views.router,
+    onething_api.router, onething_views.router, onething_mobile.router, onething_window.router,
     matters_api.router, matters_views.router,
 ]
 

@@ -39,7 +39,9 @@ def test_demo_load_brings_the_data_and_quality_pages_to_life(db):
                for number, release in enumerate(spec.releases, 1)}
     versions = _versions(db)
     assert len(versions) == len(planned)
-    assert lines[0] == (f"演示数据版本:{len(datasets.DATASETS)} 个信息资源(10 个部门)新增 {len(versions)} 个版本,"
+    departments = len({spec.provider for spec in datasets.DATASETS})
+    assert lines[0] == (f"演示数据版本:{len(datasets.DATASETS)} 个信息资源({departments} 个部门)"
+                        f"新增 {len(versions)} 个版本,"
                         f"共 {sum(v.rows_total for v in versions)} 行,拒绝 {sum(v.rows_rejected for v in versions)} 行,"
                         f"暂存待确认 {sum(v.status == 'held' for v in versions)} 个")
     assert lines[1].startswith(f"演示共享:{len(demo_sharing.REQUESTS)} 个共享申请")

@@ -6,10 +6,12 @@ birth date, sex and county of the same person), keys are unique. Then ``bad_shar
 ways real exports break (an empty required cell, a wrong check digit, a revoked region code, an impossible date,
 a malformed phone, a repeated record, a code outside its code set …), each broken row failing one rule.
 
-``load`` ingests two or three versions of a dozen Liuzhou resources of ten departments through the ordinary
+``load`` ingests two or three versions of nineteen Liuzhou resources of eleven departments through the ordinary
 ingest path (``govdata.ingest.service.ingest_chunks``), then dates them over the past days and months so that
 the trends, the timeliness and the departments' ranking look like a platform in use. It adds nothing to a
-resource that already has a version. Random data only: every person, company and number here is made up.
+resource that already has a version. Besides the random rows, every version carries, unbroken, the rows of the
+people and companies of ``families`` that are the same in every department (for the one-thing services).
+Made-up data only: every person, company and number here is invented.
 """
 
 from __future__ import annotations
@@ -545,15 +547,19 @@ class _Generator:
             elif not holds and rule["op"] == "==":
                 values[rule["left"]] = right
 
-    def rows(self, n: int) -> list[dict[str, str | None]]:
+    def rows(self, n: int, *, taken_keys: set[tuple] | None = None,
+             avoid: frozenset[str] = frozenset()) -> list[dict[str, str | None]]:
+        """``n`` rows with unique keys, none of them in ``taken_keys`` and no ID number or credit code in
+        ``avoid`` (the people and companies of ``families``)."""
         keys = [i.key for i in self.items if i.pk]
-        seen: set[tuple] = set()
+        checked = [i.key for i in self.items if i.kind in ("id_number", "credit_code")] if avoid else []
+        seen: set[tuple] = set(taken_keys or ())
         out = []
         for index in range(n):
             for _attempt in range(20):
                 values = self.row(index)
                 key = tuple(values[k] for k in keys)
-                if not keys or key not in seen:
+                if (not keys or key not in seen) and not any(values[k] in avoid for k in checked):
                     break
             seen.add(key)
             out.append(values)
@@ -686,15 +692,23 @@ def _break(gen: _Generator, rows: list[dict[str, str | None]], count: int, rng: 
 # -- public ----------------------------------------------------------------------------------------------------
 
 def generate_rows(db: Session, doc: dict[str, Any], n: int, *, seed: int, bad_share: float = 0.02,
-                  today: date | None = None) -> pl.DataFrame:
+                  today: date | None = None, extra: list[dict[str, str | None]] | None = None,
+                  avoid: frozenset[str] = frozenset()) -> pl.DataFrame:
     """``n`` rows for the published resource ``doc`` (columns: the item keys, all text), ``bad_share`` of them
     broken. The valid rows depend only on ``seed`` (and ``today``): the first rows of a longer draw are the rows
     of a shorter one, as successive exports of a growing register are. Which rows break, and how, depends on
-    ``n`` and ``bad_share`` too."""
+    ``n`` and ``bad_share`` too.
+
+    ``extra`` rows (the consistent people of ``families``) come last, among the ``n``, and are never broken; the
+    random rows keep off their keys and off the ID numbers and credit codes in ``avoid``."""
     gen = _Generator(db, doc, seed, today or date.today())
-    rows = gen.rows(n)
-    _break(gen, rows, round(n * bad_share), random.Random(f"{seed}:{n}:{bad_share}"))
+    extra = extra or []
     keys = [item.key for item in gen.items]
+    primary = [item.key for item in gen.items if item.pk]
+    rows = gen.rows(max(n - len(extra), 0), taken_keys={tuple(row.get(k) for k in primary) for row in extra},
+                    avoid=avoid)
+    _break(gen, rows, round(n * bad_share), random.Random(f"{seed}:{n}:{bad_share}"))
+    rows += [{key: row.get(key) for key in keys} for row in extra]
     return pl.DataFrame({key: [row[key] for row in rows] for key in keys},
                         schema=dict.fromkeys(keys, pl.String))
 
@@ -717,24 +731,33 @@ class DemoDataset:
 
 
 # Daily resources arrive about daily (a few a little late); monthly ones monthly. 民政局 is late (its latest
-# version is six weeks old, so its timeliness is low); 人社局's social-insurance exports are the dirtiest, which
+# versions are six weeks old, so its timeliness is low); 人社局's social-insurance exports are the dirtiest, which
 # its 10% policy accepts; the latest 不动产 export breaks the default 5% and waits for a decision (暂存).
+# ``rows`` counts every row of the version: the consistent people and companies of ``families`` (the same in
+# every version, newborns from the day their certificate is issued) and random rows for the rest.
 DATASETS: tuple[DemoDataset, ...] = (
-    DemoDataset("450200-GA", "户籍人口登记信息", (Release(1200, 0.005, 2.2), Release(1350, 0.008, 1.25),
-                                                  Release(1500, 0.006, 0.3))),
-    DemoDataset("450200-WJ", "出生医学证明信息", (Release(400, 0.015, 1.4), Release(520, 0.01, 0.5))),
-    DemoDataset("450200-WJ", "预防接种信息", (Release(800, 0.025, 1.6), Release(950, 0.03, 0.6))),
+    DemoDataset("450200-GA", "户籍人口登记信息", (Release(3550, 0.005, 2.2), Release(3700, 0.008, 1.25),
+                                                  Release(3850, 0.006, 0.3))),
+    DemoDataset("450200-GA", "居住证信息", (Release(560, 0.01, 1.3), Release(600, 0.012, 0.4))),
+    DemoDataset("450200-GA", "公章刻制备案信息", (Release(480, 0.01, 1.7), Release(500, 0.008, 0.2))),
+    DemoDataset("450200-WJ", "出生医学证明信息", (Release(1600, 0.015, 1.4), Release(1750, 0.01, 0.5))),
+    DemoDataset("450200-WJ", "预防接种信息", (Release(4500, 0.025, 1.6), Release(4650, 0.03, 0.6))),
     DemoDataset("450200-WJ", "医疗机构名录", (Release(300, 0.01, 64), Release(320, 0.02, 33), Release(340, 0.01, 3))),
-    DemoDataset("450200-JY", "学籍信息", (Release(1000, 0.03, 2.2), Release(1150, 0.04, 0.7))),
-    DemoDataset("450200-RS", "社会保险参保信息", (Release(900, 0.06, 3.1), Release(1000, 0.08, 1.9),
-                                                  Release(1100, 0.07, 0.4)), hold_above=10.0),
-    DemoDataset("450200-YB", "城乡居民医保参保信息", (Release(1000, 0.01, 1.5), Release(1100, 0.02, 0.3))),
-    DemoDataset("450200-SJ", "营业执照信息", (Release(600, 0.02, 2.1), Release(700, 0.01, 1.2),
-                                              Release(800, 0.015, 0.2))),
-    DemoDataset("450200-SW", "纳税人登记信息", (Release(600, 0.025, 1.9), Release(650, 0.035, 0.9))),
-    DemoDataset("450200-ZR", "不动产登记信息", (Release(500, 0.012, 1.5), Release(560, 0.01, 0.6),
-                                                Release(600, 0.07, 0.1))),
-    DemoDataset("450200-GJJ", "住房公积金缴存信息", (Release(700, 0.01, 1.6), Release(760, 0.012, 0.45))),
+    DemoDataset("450200-JY", "学籍信息", (Release(1250, 0.03, 2.2), Release(1400, 0.04, 0.7))),
+    DemoDataset("450200-RS", "社会保险参保信息", (Release(2000, 0.06, 3.1), Release(2100, 0.08, 1.9),
+                                                  Release(2200, 0.07, 0.4)), hold_above=10.0),
+    DemoDataset("450200-RS", "社会保障卡信息", (Release(2350, 0.01, 1.5), Release(2400, 0.012, 0.5))),
+    DemoDataset("450200-RS", "养老保险待遇发放信息", (Release(300, 0.01, 35), Release(320, 0.01, 5))),
+    DemoDataset("450200-YB", "城乡居民医保参保信息", (Release(2600, 0.01, 1.5), Release(2700, 0.02, 0.3))),
+    DemoDataset("450200-YB", "职工基本医疗保险参保信息", (Release(1400, 0.01, 1.2), Release(1450, 0.01, 0.3))),
+    DemoDataset("450200-SJ", "营业执照信息", (Release(800, 0.02, 2.1), Release(900, 0.01, 1.2),
+                                              Release(1000, 0.015, 0.2))),
+    DemoDataset("450200-SW", "纳税人登记信息", (Release(800, 0.025, 1.9), Release(850, 0.035, 0.9))),
+    DemoDataset("450200-ZR", "不动产登记信息", (Release(1250, 0.012, 1.5), Release(1300, 0.01, 0.6),
+                                                Release(1350, 0.07, 0.1))),
+    DemoDataset("450200-ZJ", "房屋租赁登记备案信息", (Release(500, 0.01, 1.1), Release(530, 0.015, 0.25))),
+    DemoDataset("450200-GJJ", "住房公积金缴存信息", (Release(1800, 0.01, 1.6), Release(1900, 0.012, 0.45))),
+    DemoDataset("450200-MZ", "婚姻登记信息", (Release(1280, 0.01, 75), Release(1300, 0.015, 44))),
     DemoDataset("450200-MZ", "低保救助对象信息", (Release(350, 0.02, 82), Release(380, 0.03, 46))),
 )
 
@@ -743,9 +766,13 @@ def load(db: Session, progress: Callable[[str], None] | None = None, *,
          datasets: tuple[DemoDataset, ...] = DATASETS) -> dict[str, Any]:
     """Ingest the demo versions of every listed resource that is published and has no version yet; returns what
     was added (resources, departments, versions, held versions, rows, rejected rows) and the seconds it took."""
+    from govdata.demo import families  # it draws on this module's pools
+
     started = time.perf_counter()
     entries = {(e.provider, e.name): e for e in projection.published_entries(db)}
     now = utcnow()
+    today = date.today()
+    avoid = families.taken(today)
     counts: Counter[str] = Counter()
     departments: set[str] = set()
     for spec in datasets:
@@ -759,8 +786,10 @@ def load(db: Session, progress: Callable[[str], None] | None = None, *,
         for number, release in enumerate(spec.releases, 1):
             if progress:
                 progress(f"{spec.name} 第 {number} 版")
-            frame = generate_rows(db, doc, release.rows, seed=seed, bad_share=release.bad_share)
             when = now - timedelta(days=release.days_ago)
+            extra = families.rows(spec.provider, spec.name, when.date(), today)
+            frame = generate_rows(db, doc, release.rows, seed=seed, bad_share=release.bad_share, today=today,
+                                  extra=extra, avoid=avoid)
             version = _ingest(db, doc, frame, when)
             _date_version(db, version, when, doc.get("update_cycle"))
             counts["versions"] += 1

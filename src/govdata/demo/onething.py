@@ -26,7 +26,7 @@ from govdata.sharing.schemas import Decision, RequestCreate
 WITHOUT_GRANT = {("450200-ZJ", "房屋租赁登记备案信息")}
 BASIS = "《国务院关于进一步优化政务服务提升行政效能推动“高效办成一件事”的指导意见》(国发〔2024〕3号)"
 # package → (cases, of which completed): the rest stay in departments' queues, one waits for the applicant
-CASES = {"newborn": (24, 15), "school_enrolment": (16, 9), "company_startup": (12, 8), "retirement": (6, 3)}
+CASES = {"newborn": (14, 9), "school_enrolment": (12, 7), "company_startup": (8, 5), "retirement": (6, 3)}
 DEFAULTS = {"business_scope": "一般项目:软件开发;信息技术咨询服务;信息系统集成服务。", "registered_capital": "100",
             "employees": "8"}
 

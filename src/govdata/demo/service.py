@@ -22,7 +22,7 @@ from govdata.catalog import projection
 from govdata.catalog import service as catalog
 from govdata.catalog.schemas import ResourceIn
 from govdata.config import VAR_DIR
-from govdata.demo import catalog_data, data, datasets
+from govdata.demo import catalog_data, data, datasets, families
 from govdata.demo import matters as matters_demo
 from govdata.demo import onething as demo_onething
 from govdata.demo import sharing as demo_sharing
@@ -100,7 +100,7 @@ def load(db: Session, progress: Callable[[str], None] | None = None,
     loaded = datasets.load(db, progress)  # dataset versions, quality scores, quarantined rows
     shared = demo_sharing.load(db)  # requests, grants, gateway calls in the audit trail
     registered = matters_demo.load(db)  # the register of government service matters (政务服务事项清单)
-    onething = demo_onething.load(db, _family_applicants())  # packages, the operator's grants, cases
+    onething = demo_onething.load(db, families.applicants)  # packages, the operator's grants, cases
     if report:
         report(datasets.describe(loaded))
         if shared["requests"]:
@@ -110,15 +110,6 @@ def load(db: Session, progress: Callable[[str], None] | None = None,
         if onething["cases"]:
             report(f"一件事:{onething['cases']} 个演示办件(套餐 {onething['packages']} 个)")
     return created
-
-
-def _family_applicants() -> Callable | None:
-    """The demo families' sample applicants, when that part of the demo is present."""
-    try:
-        from govdata.demo import families
-    except ImportError:
-        return None
-    return getattr(families, "applicants", None)
 
 
 def load_catalog(db: Session, progress: Callable[[str], None] | None = None) -> int:

@@ -174,15 +174,12 @@ def dashboard(request: Request, at: str | None = Query(None, max_length=10), db:
     rates = service.rates(db, at=when)
     trend = service.trend(db)
     by_region = service.rates_by_region(db, at=when)
-    gettext = i18n.gettext
     context = {
         **_labels(), "at": when.isoformat(), "today": service.today().isoformat(), "rates": rates,
         "trend": trend, "by_region": by_region, "targets": service.TARGETS, "measures": service.MEASURES,
         "year_ends": [f"{y}-12-31" for y in trend["years"] if date(y, 12, 31) < service.today()],
-        "level_online_series": [{"name": gettext(r["label"]), "value": r["online_rate"] or 0}
-                                for r in rates["levels"]],
-        "level_full_series": [{"name": gettext(r["label"]), "value": r["full_online_rate"] or 0}
-                              for r in rates["levels"]],
+        "level_online_series": [{"name": _label(r), "value": r["online_rate"] or 0} for r in rates["levels"]],
+        "level_full_series": [{"name": _label(r), "value": r["full_online_rate"] or 0} for r in rates["levels"]],
         "region_online_series": [{"name": r["region_name"], "value": r["online_rate"] or 0} for r in by_region],
         "region_full_series": [{"name": r["region_name"], "value": r["full_online_rate"] or 0} for r in by_region],
         "upcoming": [(r, t) for r in rates["levels"] for t in (r["next_online_target"], r["next_full_online_target"])
@@ -239,3 +236,9 @@ async def matter_update(code: str, request: Request, db: Session = Depends(get_d
         return _detail_page(request, db, principal, service.get(db, code), values=values, error=exc,
                             status=exc.status if exc.status < 500 else 422)
     return RedirectResponse(f"/matters/{code}?notice=updated", status_code=303)
+
+
+def _label(rate: dict) -> str:
+    """A level's translated label (its msgid comes from service.LEVEL_LABELS, marked there)."""
+    label = rate["label"]
+    return i18n.gettext(label)

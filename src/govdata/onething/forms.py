@@ -56,12 +56,15 @@ def context(case: Case, spec: pkg.PackageSpec, *, evidence: dict[str, Any] | Non
                          outputs=outputs or {}, tables=spec.tables)
 
 
-def forms(case: Case, spec: pkg.PackageSpec, outputs: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+def forms(case: Case, spec: pkg.PackageSpec, outputs: dict[str, Any] | None = None, *,
+          only: str | None = None) -> dict[str, dict[str, Any]]:
     """Every matter's form: field → {label, value, source (evidence/input/output/applicant/filled), later}.
     Without ``outputs`` (before any matter is done), fields from earlier matters' outputs are marked ``later``."""
     names = context(case, spec, outputs=outputs)
     out: dict[str, dict[str, Any]] = {}
     for m in spec.matters:
+        if only is not None and m.key != only:
+            continue
         fields = {}
         for f in m.form:
             later = bool(f.source and "output." in f.source and outputs is None)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import random
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 import simpleeval
@@ -125,10 +126,15 @@ def context(*, applicant: dict[str, Any], inputs: dict[str, Any], evidence: dict
             "today": (on or date.today()).isoformat(), "True": True, "False": False, "None": None}
 
 
+@lru_cache(maxsize=4096)
+def _parsed(expr: str) -> ast.AST:
+    return ast.parse(expr.strip()).body[0]  # as simpleeval parses it; a package's expressions are few
+
+
 def evaluate(expr: str, names: dict[str, Any]) -> Any:
     """The value, or None when the expression cannot be computed from what the case has."""
     try:
-        value = _Evaluator(names=names, functions=FUNCTIONS).eval(expr)
+        value = _Evaluator(names=names, functions=FUNCTIONS).eval(expr, previously_parsed=_parsed(expr))
     except (simpleeval.InvalidExpression, TypeError, ValueError, ArithmeticError, AttributeError, KeyError):
         return None
     if isinstance(value, datetime):

@@ -23,6 +23,7 @@ from govdata.onething import evidence as ev
 from govdata.onething import flow, metrics, packages, rules
 from govdata.onething import package as pkg
 from govdata.onething.forms import check_value, context, forms, judge
+from govdata.onething.locks import lock_case
 from govdata.onething.models import OPEN_TASK_STATUSES, Case, CaseEvent, CaseTask
 from govdata.orgs import service as orgs
 from govdata.principal import Principal
@@ -59,7 +60,7 @@ def _outputs(db: Session, case: Case) -> dict[str, dict[str, Any]]:
 def _open(case: Case, spec: pkg.PackageSpec, task: CaseTask, outputs: dict[str, dict[str, Any]]) -> None:
     matter = spec.matter(task.matter)
     names = context(case, spec, outputs=outputs)
-    task.form = forms(case, spec, outputs=outputs)[matter.key]
+    task.form = forms(case, spec, outputs=outputs, only=matter.key)[matter.key]
     task.proposals = {o.key: rules.evaluate(o.compute, names) for o in matter.outputs if o.compute}
     task.checks = [{"message": c.message, "ok": judge(c, names, case.evidence or {})} for c in matter.checks]
     task.paper = ev.paper_needed(case.evidence or {}, matter.evidence) + [
@@ -132,9 +133,9 @@ def task_dict(task: CaseTask, *, brief: bool = False) -> dict[str, Any]:
 def decide(db: Session, principal: Principal, task_id: int, decision: str, comment: str | None = None,
            outputs: dict[str, Any] | None = None) -> CaseTask:
     _officer(principal)
+    lock_case(db, select(CaseTask.case_id).where(CaseTask.id == task_id).scalar_subquery())
     task = get(db, principal, task_id)
     case = db.scalar(select(Case).where(Case.id == task.case_id).with_for_update())
-    db.refresh(task)
     if decision not in DECISIONS:
         raise ValidationFailed("decision 须为 accept、reject 或 request_info", code="invalid_decision")
     if task.status != "open":
