@@ -24,7 +24,7 @@ from govdata.catalog import service as catalog
 from govdata.catalog.schemas import ResourceIn
 from govdata.demo import catalog_data, datasets
 from govdata.demo import onething as demo_onething
-from govdata.demo import service as demo
+from govdata.demo import service as demo_service
 from govdata.ingest import readers
 from govdata.ingest import service as ingest
 from govdata.onething import packages
@@ -124,7 +124,7 @@ class World:
 
 def _orgs(db) -> None:
     wanted = set(OFFICERS.values()) | {"450200-DSJ", "450200-MZ", "450200-ZR", "450200-ZJ", "450200-JY"}
-    for spec in demo.org_specs():
+    for spec in demo_service.org_specs():
         if spec.level == "city" or spec.code in wanted or spec.code == f"{REGION}-GOV":
             orgs.create(db, CLI, spec)
 
@@ -193,12 +193,24 @@ def officer(db, world):
 
 
 @pytest.fixture
-def citizen_token(db, world, client: TestClient):
-    """A citizen's bearer headers after the demo's identity check (the world counts as a demo instance)."""
+def demo(db, world) -> World:
+    """The world counts as a demo instance: the demo's identity check answers."""
     from govdata.platform import service as platform
 
     platform.set_setting(db, "demo_loaded", "450200")
     db.commit()
+    return world
+
+
+@pytest.fixture
+def staff(client: TestClient) -> TestClient:
+    """A second browser, for the officers (the applicant's client keeps its own cookies)."""
+    return TestClient(client.app)
+
+
+@pytest.fixture
+def citizen_token(db, demo, client: TestClient):
+    """A citizen's bearer headers after the demo's identity check."""
 
     def sign_in(person: dict) -> dict[str, str]:
         r = client.post("/api/v1/auth/citizen", json={"id_number": person["id_number"], "name": person["name"]})

@@ -10,7 +10,6 @@ import json
 import re
 from html import unescape
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -23,20 +22,6 @@ from tests.onething.test_api import fetches
 
 NEWBORN_INPUTS = {"phone": "13907721234", "household_choice": "随父落户", "card_bank": "柳州银行"}
 HOSTILE = "<script>alert(1)</script>' OR 1=1 --"
-
-
-@pytest.fixture
-def demo(db, world):
-    """The world counts as a demo instance: the demo's identity check answers."""
-    platform.set_setting(db, "demo_loaded", "450200")
-    db.commit()
-    return world
-
-
-@pytest.fixture
-def staff(client: TestClient) -> TestClient:
-    """A second browser, for the officers (the applicant's client keeps its own cookies)."""
-    return TestClient(client.app)
 
 
 def sign_in(client: TestClient, person: dict, *, next_path: str = "", follow: bool = False):

@@ -7,32 +7,16 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from govdata.onething.models import Case, CaseEvent
-from govdata.platform import service as platform
 from tests.ingest.test_pages import _csrf, _text, login
 from tests.onething.conftest import MOTHER
 from tests.onething.test_api import fetches
 from tests.onething.test_pages import NEWBORN_INPUTS, post, sign_in, task_id
 
 WINDOW_INPUTS = {f"in_{k}": v for k, v in NEWBORN_INPUTS.items()}
-
-
-@pytest.fixture
-def demo(db, world):
-    """The world counts as a demo instance: the mother can sign in on 掌心办."""
-    platform.set_setting(db, "demo_loaded", "450200")
-    db.commit()
-    return world
-
-
-@pytest.fixture
-def staff(client: TestClient) -> TestClient:
-    """A second browser, for the staff (the applicant's client keeps its own cookies)."""
-    return TestClient(client.app)
 
 
 def start_for(client: TestClient, person: dict, package: str = "newborn", **inputs: str):

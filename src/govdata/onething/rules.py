@@ -172,32 +172,32 @@ def source_of(expr: str) -> str:
     return next((n for n in ("evidence", "output", "input", "applicant") if n in names), "rule")
 
 
-def evidence_refs(exprs: list[str]) -> set[str]:
-    """The evidence keys expressions read (``evidence.<key>``): an evidence query may only use earlier ones."""
-    found = set()
+def _nodes(exprs: list[str]) -> list[ast.AST]:
+    """Every node of the expressions (unparsable ones are reported by ``check``)."""
+    nodes: list[ast.AST] = []
     for expr in exprs:
         try:
-            tree = ast.parse(expr.strip() or "None", mode="eval")
+            nodes += ast.walk(ast.parse(expr.strip() or "None", mode="eval"))
         except SyntaxError:
             continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "evidence":
-                found.add(node.attr)
-    return found
+    return nodes
+
+
+def _is_evidence(node: ast.AST) -> bool:
+    return isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "evidence"
+
+
+def evidence_refs(exprs: list[str]) -> set[str]:
+    """The evidence keys expressions read (``evidence.<key>``): an evidence query may only use earlier ones."""
+    return {node.attr for node in _nodes(exprs) if _is_evidence(node)}
 
 
 def evidence_items(exprs: list[str]) -> dict[str, set[str]]:
     """evidence key → the items expressions read from it (``evidence.<key>.<item>``)."""
     found: dict[str, set[str]] = {}
-    for expr in exprs:
-        try:
-            tree = ast.parse(expr.strip() or "None", mode="eval")
-        except SyntaxError:
-            continue
-        for node in ast.walk(tree):
-            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute)
-                    and isinstance(node.value.value, ast.Name) and node.value.value.id == "evidence"):
-                found.setdefault(node.value.attr, set()).add(node.attr)
+    for node in _nodes(exprs):
+        if isinstance(node, ast.Attribute) and _is_evidence(node.value):
+            found.setdefault(node.value.attr, set()).add(node.attr)
     return found
 
 
