@@ -73,6 +73,16 @@ def find_published(db: Session, code: str) -> dict[str, Any] | None:
     return entry.document if entry else None
 
 
+def codes_by_name(db: Session, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """(provider, resource name) → code of the published resources among ``pairs``; documents are not read."""
+    if not pairs:
+        return {}
+    providers = {p for p, _ in pairs}
+    rows = db.execute(select(CatalogEntry.provider, CatalogEntry.name, CatalogEntry.code)
+                      .where(CatalogEntry.provider.in_(providers)))
+    return {(p, n): c for p, n, c in rows if (p, n) in pairs}
+
+
 def published_entries(db: Session, *, provider: str | None = None, share_types: tuple[str, ...] | None = None,
                       open_only: bool = False) -> list[CatalogEntry]:
     stmt = select(CatalogEntry)

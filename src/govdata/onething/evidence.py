@@ -39,8 +39,8 @@ def system_principal(db: Session, operator: str) -> Principal:
 
 def resource_codes(db: Session, spec: pkg.PackageSpec) -> dict[str, str | None]:
     """evidence key → the published resource's code (None when the catalog no longer has it)."""
-    entries = {(e.provider, e.name): e.code for e in projection.published_entries(db)}
-    return {e.key: entries.get((e.resource.provider, e.resource.name)) for e in spec.evidence}
+    codes = projection.codes_by_name(db, {(e.resource.provider, e.resource.name) for e in spec.evidence})
+    return {e.key: codes.get((e.resource.provider, e.resource.name)) for e in spec.evidence}
 
 
 def plan(db: Session, spec: pkg.PackageSpec) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import random
+import threading
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
@@ -126,15 +127,30 @@ def context(*, applicant: dict[str, Any], inputs: dict[str, Any], evidence: dict
             "today": (on or date.today()).isoformat(), "True": True, "False": False, "None": None}
 
 
+_PARSING = threading.Lock()
+_LOCAL = threading.local()
+
+
 @lru_cache(maxsize=4096)
+def _tree(expr: str) -> ast.Expression:
+    """An expression's tree, parsed once per process (a package's expressions are few). Parsing is serialised:
+    CPython 3.11 can raise SystemError when threads build ASTs at the same moment."""
+    with _PARSING:
+        return ast.parse(expr.strip() or "None", mode="eval")
+
+
 def _parsed(expr: str) -> ast.AST:
-    return ast.parse(expr.strip()).body[0]  # as simpleeval parses it; a package's expressions are few
+    return ast.Expr(_tree(expr).body)  # the statement node simpleeval's own parse would give
 
 
 def evaluate(expr: str, names: dict[str, Any]) -> Any:
     """The value, or None when the expression cannot be computed from what the case has."""
+    evaluator = getattr(_LOCAL, "evaluator", None)
+    if evaluator is None:  # one per thread: building one costs more than most evaluations
+        evaluator = _LOCAL.evaluator = _Evaluator(names={}, functions=FUNCTIONS)
+    evaluator.names = names
     try:
-        value = _Evaluator(names=names, functions=FUNCTIONS).eval(expr, previously_parsed=_parsed(expr))
+        value = evaluator.eval(expr, previously_parsed=_parsed(expr))
     except (simpleeval.InvalidExpression, TypeError, ValueError, ArithmeticError, AttributeError, KeyError):
         return None
     if isinstance(value, datetime):
@@ -149,7 +165,7 @@ def holds(expr: str, names: dict[str, Any]) -> bool:
 def check(expr: str) -> str | None:
     """A problem with an expression as written (syntax, unknown name or function), or None."""
     try:
-        tree = ast.parse(expr.strip(), mode="eval")
+        tree = _tree(expr)
     except SyntaxError as exc:
         return f"表达式语法错误:{exc.msg}({expr})"
     for node in ast.walk(tree):
@@ -162,11 +178,12 @@ def check(expr: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=4096)
 def source_of(expr: str) -> str:
     """Where a pre-filled value comes from: evidence, output, input or applicant (the first the expression reads),
     else "rule" (computed from the date or the package's tables)."""
     try:
-        names = {n.id for n in ast.walk(ast.parse(expr.strip(), mode="eval")) if isinstance(n, ast.Name)}
+        names = {n.id for n in ast.walk(_tree(expr)) if isinstance(n, ast.Name)}
     except SyntaxError:
         return "rule"
     return next((n for n in ("evidence", "output", "input", "applicant") if n in names), "rule")
@@ -177,7 +194,7 @@ def _nodes(exprs: list[str]) -> list[ast.AST]:
     nodes: list[ast.AST] = []
     for expr in exprs:
         try:
-            nodes += ast.walk(ast.parse(expr.strip() or "None", mode="eval"))
+            nodes += ast.walk(_tree(expr))
         except SyntaxError:
             continue
     return nodes
