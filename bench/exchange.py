@@ -38,15 +38,12 @@ import os
 import platform
 import random
 import re
-import secrets
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -55,6 +52,10 @@ from typing import Any
 from urllib.parse import quote
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import harness  # noqa: E402
+from harness import cpu_seconds, free_port, use_environment  # noqa: E402
+
 ROOT = HERE.parent
 PURPOSE = "核验申请人户籍信息 案件 BENCH-2026-001"
 ITEMS = ["id_number", "name", "sex", "birth_date", "region", "phone"]
@@ -179,15 +180,6 @@ def _fresh_check(org_id: int, code: str) -> Any:
 
 # ---- setup: organisations, resources, rows, grant, credential ---------------------------------------------------
 
-def use_environment(work: Path, url: str | None) -> str:
-    os.environ["GOVDATA_VAR_DIR"] = str(work)
-    os.environ["GOVDATA_DATA_DIR"] = str(work / "data")
-    os.environ["GOVDATA_DATABASE_URL"] = url or f"sqlite:///{work / 'bench.db'}"
-    os.environ.setdefault("GOVDATA_SECRET_KEY", secrets.token_urlsafe(32))
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))  # tests.factories: the organisations and resources as the tests build them
-    return os.environ["GOVDATA_DATABASE_URL"]
-
 
 def people(n: int, seed: int = 20261122) -> Any:
     """n valid, unique persons: ID numbers with check digits, birth dates and sexes that agree with them."""
@@ -294,11 +286,6 @@ def _grant(db: Any, code: str) -> None:
 
 # ---- the server -------------------------------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @dataclass
 class Server:
@@ -308,7 +295,7 @@ class Server:
     def cpu_seconds(self) -> float:
         """CPU time (user + system) of the server and its worker processes so far."""
         pids = [self.pid] + [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _ppid(p) == self.pid]
-        return sum(_cpu(pid) for pid in pids)
+        return sum(cpu_seconds(pid) for pid in pids)
 
 
 def _ppid(proc: Path) -> int | None:
@@ -317,13 +304,6 @@ def _ppid(proc: Path) -> int | None:
     except (OSError, IndexError, ValueError):
         return None
 
-
-def _cpu(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager
@@ -334,29 +314,10 @@ def server(workers: int):
            "--no-access-log"]
     proc = subprocess.Popen(cmd, env=os.environ.copy(), cwd=ROOT)
     try:
-        _wait_ready(port, proc)
+        harness.wait_ready(port, proc)
         yield Server(port, proc.pid)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def _wait_ready(port: int, proc: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"uvicorn exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("uvicorn did not start within 60 s")
+        harness.stop(proc)
 
 
 # ---- closed-loop load: wrk ----------------------------------------------------------------------------------------
@@ -869,19 +830,7 @@ def main() -> int:
 
 def run_postgres(admin_url: str) -> int:
     """The same run on a fresh PostgreSQL database, in a new process (settings and caches start clean)."""
-    sys.path.insert(0, str(ROOT))
-    from tests.scratchdb import create_pg_database, drop_pg_database
-
-    from govdata import db as dbmod
-
-    url, name = create_pg_database(admin_url, "govdata_bench_exchange")
-    argv = [a for i, a in enumerate(sys.argv[1:]) if a != "--postgres" and sys.argv[i] != "--postgres"]
-    try:
-        return subprocess.run([sys.executable, str(Path(__file__).resolve()), *argv, "--database-url", url],
-                              check=False).returncode
-    finally:
-        dbmod.reset_caches()
-        drop_pg_database(admin_url, name)
+    return harness.run_postgres(__file__, admin_url, "govdata_bench_exchange")
 
 
 if __name__ == "__main__":
