@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from govdata.demo import families
 from govdata.onething import package as pkg
 from govdata.onething import packages
 from tests.onething.conftest import RETIREE, headers_for
@@ -111,6 +112,11 @@ def test_a_new_life_event_runs_from_a_file_alone_and_versions_are_kept(client, d
     staff = client.put("/api/v1/onething/packages/retirement_early", headers=headers_for(client, "sp_staff"),
                        json={"content": content})
     assert staff.status_code == 403
+
+    sampled = families.samples(db, "retirement_early", 20)  # the file's own `samples`: no finder is written for it
+    assert RETIREE["id_number"] in {p["id_number"] for p in sampled}
+    out = run("demo", "applicants", "no_such_package", check=False)
+    assert out.returncode == 2 and "package_not_found" in out.stderr
 
     me = citizen_token(RETIREE)
     case = start(client, me, "retirement_early", RETIREE, phone="13907720001")

@@ -1,17 +1,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.orm import Session
 
 from govdata.db import new_session
 from govdata.demo import families, service
-from govdata.errors import NotFound
-from govdata.onething import packages
 
 demo_app = typer.Typer(help="演示数据(柳州)", no_args_is_help=True)
 
@@ -41,13 +37,5 @@ def show_applicants(package: str = typer.Argument(..., help="套餐 key,如 newb
                     limit: int = typer.Option(10, min=1, max=500, help="最多列出几人")) -> None:
     """打印演示数据中可以办理该一件事套餐的申请人(JSON 列表:id_number、name、note、inputs)。"""
     with new_session() as db:
-        typer.echo(json.dumps(applicants(db, package, limit), ensure_ascii=False, indent=2))
+        typer.echo(json.dumps(families.samples(db, package, limit), ensure_ascii=False, indent=2))
 
-
-def applicants(db: Session, package: str, limit: int) -> list[dict[str, Any]]:
-    """The demo families' finder for the seed packages; a package added by file alone uses its ``samples``."""
-    packages.current(db, package)  # 404 package_not_found when no such package is loaded
-    try:
-        return families.applicants(db, package, limit)
-    except NotFound:
-        return packages.sample_applicants(db, package, limit)

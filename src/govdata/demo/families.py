@@ -764,6 +764,18 @@ class _Reader:
         return ingest.read_rows(version, columns)
 
 
+def samples(db: Session, package: str, limit: int = 20) -> list[dict[str, Any]]:
+    """Sample applicants of any loaded package: the families' finder for the seed packages, the package file's
+    own ``samples`` for one added by file alone (404 ``package_not_found`` when no such package is loaded)."""
+    from govdata.onething import packages  # the demo loads packages; packages never import the demo
+
+    packages.current(db, package)
+    try:
+        return applicants(db, package, limit)
+    except NotFound:
+        return packages.sample_applicants(db, package, limit)
+
+
 def applicants(db: Session, package: str, limit: int = 20) -> list[dict[str, Any]]:
     """Sample applicants of a one-thing package (newborn, school_enrolment, company_startup, retirement), found
     in the latest published demo versions: ``{"id_number", "name", "note", "inputs"}`` each. Empty when the demo

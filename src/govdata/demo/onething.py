@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from govdata.catalog import projection
-from govdata.demo.sharing import _officer
+from govdata.demo.sharing import officer
 from govdata.errors import AppError
 from govdata.onething import package as pkg
 from govdata.onething import packages, service, tasks
@@ -47,7 +47,7 @@ def grant_operator(db: Session, operator: str = "450200-SP", *, skip: set[tuple[
     """Apply, as the operator, for every resource the packages read; providers and the bureau approve (except
     ``skip``, whose request stays with the provider). Returns the number of requests made."""
     codes = {(e.provider, e.name): e.code for e in projection.published_entries(db)}
-    rows, _ = sharing.list_requests(db, _officer(db, operator), side="consumer", page=1, page_size=500)
+    rows, _ = sharing.list_requests(db, officer(db, operator), side="consumer", page=1, page_size=500)
     held = {r.resource_code for r in rows if r.status not in ("rejected", "withdrawn")}
     made = 0
     for (provider, name), (items, matters) in sorted(needed_grants(db).items()):
@@ -55,15 +55,15 @@ def grant_operator(db: Session, operator: str = "450200-SP", *, skip: set[tuple[
         if code is None or code in held:
             continue
         matter = "、".join(dict.fromkeys(matters))[:190] or "一件事联办"
-        req = sharing.create_request(db, _officer(db, operator), RequestCreate(
+        req = sharing.create_request(db, officer(db, operator), RequestCreate(
             resource=code, items=sorted(items), unmasked_items=sorted(items), matter=matter, basis=BASIS, days=365,
             purpose=f"一件事联办时调取申请人证明:{matter}", daily_quota=None))
         made += 1
         if (provider, name) in skip or req.status == "granted":
             continue
         approve = Decision(decision="approve", comment="同意,限一件事联办使用")
-        sharing.decide(db, _officer(db, provider), req.id, approve)
-        sharing.decide(db, _officer(db, "450200-DSJ", "bureau_admin"), req.id, approve)
+        sharing.decide(db, officer(db, provider), req.id, approve)
+        sharing.decide(db, officer(db, "450200-DSJ", "bureau_admin"), req.id, approve)
     return made
 
 
@@ -131,11 +131,11 @@ def _work(db: Session, case_id: int, *, finish: bool, ask: bool) -> None:
         if not open_tasks:
             return
         for task in open_tasks:
-            officer = _officer(db, task.org_code, "dept_staff")
+            staff = officer(db, task.org_code, "dept_staff")
             if ask:
-                tasks.decide(db, officer, task.id, "request_info", "请补充监护人与儿童关系证明(出生医学证明或户口簿)")
+                tasks.decide(db, staff, task.id, "request_info", "请补充监护人与儿童关系证明(出生医学证明或户口簿)")
                 return
-            tasks.decide(db, officer, task.id, "accept", "材料齐全,准予办理",
+            tasks.decide(db, staff, task.id, "accept", "材料齐全,准予办理",
                          {k: v or "演示结果" for k, v in (task.proposals or {}).items()} | _blank_outputs(db, task))
         if not finish:
             return

@@ -26,7 +26,7 @@ SYSTEM_NAME = "出生一件事业务系统"
 CALLS = 120
 
 
-def _officer(db: Session, org_code: str, role: str = "dept_admin") -> Principal:
+def officer(db: Session, org_code: str, role: str = "dept_admin") -> Principal:
     """The demo account of that department and role, or a stand-in named the same way (rs_admin …)."""
     org = orgs.get_by_code(db, org_code)
     name = next((user for user, _, code, r in data.ACCOUNTS if code == org_code and r == role),
@@ -63,11 +63,11 @@ def load(db: Session) -> dict[str, int]:
         code = _code(db, provider, name)
         if code is None:
             continue
-        req = sharing.create_request(db, _officer(db, consumer), RequestCreate(
+        req = sharing.create_request(db, officer(db, consumer), RequestCreate(
             resource=code, items=items, row_scope=scope, purpose=f"办理{matter}时核验申请人信息", matter=matter,
             basis="《柳州市政务数据资源共享管理办法》", days=365, daily_quota=5000))
         for who, decision, comment in decisions:
-            decider = _officer(db, provider) if who == "provider" else _officer(db, "450200-DSJ", "bureau_admin")
+            decider = officer(db, provider) if who == "provider" else officer(db, "450200-DSJ", "bureau_admin")
             sharing.decide(db, decider, req.id, Decision(decision=decision, comment=comment))
         made += 1
     calls = _calls(db)
@@ -88,7 +88,7 @@ def _calls(db: Session) -> int:
     for n, id_number in enumerate(ids):
         purpose = None if n % 40 == 39 else f"出生登记 办件编号 CS2026{n:05d}"  # now and then one forgets
         done += _call(db, system, code, [("id_number", id_number)], purpose)
-    other = _officer(db, "450200-JY")  # no grant: refused and audited
+    other = officer(db, "450200-JY")  # no grant: refused and audited
     done += _call(db, other, code, [("id_number", ids[0])], "学籍核验")
     audit.stop_writer()
     return done

@@ -75,14 +75,12 @@ def _m_error(request: Request, citizen: Principal | None, exc: AppError) -> Resp
 
 def _samples(db: Session, keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
     """Demo: a few sample applicants per package, each with the link that fills the sign-in form."""
-    try:
-        from govdata.demo import families
-    except ImportError:
-        return []
+    from govdata.demo import families  # demo instances only (the caller checks); the demo depends on this domain
+
     out = []
     for key, name in keys:
         try:
-            people = families.applicants(db, key, limit=SAMPLES_PER_PACKAGE) or []
+            people = families.samples(db, key, limit=SAMPLES_PER_PACKAGE) or []
         except AppError:
             people = []
         except Exception:  # the sign-in page must stay usable whatever the demo data holds
