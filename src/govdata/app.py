@@ -34,6 +34,13 @@ from govdata.onething import api as onething_api
 from govdata.onething import mobile as onething_mobile
 from govdata.onething import views as onething_views
 from govdata.onething import window as onething_window
+from govdata.opendata import api as opendata_api
+from govdata.opendata import ckan as opendata_ckan
+from govdata.opendata import community_views as opendata_community
+from govdata.opendata import manage_views as opendata_manage
+from govdata.opendata import metadata as opendata_metadata
+from govdata.opendata import usage as opendata_usage
+from govdata.opendata import views as opendata_views
 from govdata.orgs import api as orgs_api
 from govdata.orgs import views as orgs_views
 from govdata.sharing import api as sharing_api
@@ -60,6 +67,9 @@ ROUTERS = [
     sharing_api.router, sharing_views.router,
     onething_api.router, onething_views.router, onething_mobile.router, onething_window.router,
     matters_api.router, matters_views.router,
+    # the portal: DCAT and metadata first (/open/datasets/{slug}.ttl before the dataset page's /open/datasets/{slug})
+    opendata_ckan.router, opendata_api.router, opendata_metadata.router, opendata_community.router,
+    opendata_views.router, opendata_manage.router,
 ]
 
 
@@ -73,6 +83,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         for w in running:
             w.stop()
         audit.stop_writer()  # writes what was submitted
+        opendata_usage.flush_quietly()  # the portal's usage counts gathered since the last write
 
 
 def create_app() -> FastAPI:

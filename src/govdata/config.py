@@ -65,6 +65,13 @@ class Settings(BaseSettings):
     # Exchange gateway (交换): most records one call may return; seconds a proxied provider service may take
     exchange_max_limit: int = 1000
     exchange_proxy_timeout: float = 10.0
+    # Open-data portal (开放, issue 7): the least k-anonymity a dataset must reach on its quasi-identifiers to be
+    # opened (a department may ask for more, never less); API calls per minute without a key (per client
+    # address) and a new developer key's limits per minute and per day
+    open_k_threshold: int = 5
+    open_anonymous_per_minute: int = 60
+    open_key_per_minute: int = 600
+    open_key_per_day: int = 100_000
 
     def store_url(self) -> str:
         return self.data_url or (self.data_dir / "store").resolve().as_uri()

@@ -15,12 +15,12 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def neutralise(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
     return value
 
@@ -43,7 +43,7 @@ def _plain(value: Any) -> Any:
     return "" if value is None else value
 
 
-def _text_cell(sheet: Any, value: Any) -> WriteOnlyCell:
+def text_cell(sheet: Any, value: Any) -> WriteOnlyCell:
     cell = WriteOnlyCell(sheet, value=_plain(value))
     if isinstance(cell.value, str):
         cell.data_type = "s"  # never a formula, whatever the text starts with
@@ -58,21 +58,21 @@ def xlsx_bytes(sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence[Any]
         sheet = workbook.create_sheet(title=title[:31])
         sheet.freeze_panes = "A2"
         for i, header in enumerate(headers):
-            sheet.column_dimensions[_column_letter(i)].width = max(10, min(40, len(str(header)) * 2 + 4))
+            sheet.column_dimensions[column_letter(i)].width = max(10, min(40, len(str(header)) * 2 + 4))
         header_cells = []
         for header in headers:
-            cell = _text_cell(sheet, header)
+            cell = text_cell(sheet, header)
             cell.font = bold
             header_cells.append(cell)
         sheet.append(header_cells)
         for row in rows:
-            sheet.append([_text_cell(sheet, v) for v in row])
+            sheet.append([text_cell(sheet, v) for v in row])
     buf = io.BytesIO()
     workbook.save(buf)
     return buf.getvalue()
 
 
-def _column_letter(index: int) -> str:
+def column_letter(index: int) -> str:
     from openpyxl.utils import get_column_letter
 
     return get_column_letter(index + 1)

@@ -10,6 +10,7 @@ from govdata.ingest import models as ingest_models  # noqa: F401
 from govdata.jobs import models as jobs_models  # noqa: F401
 from govdata.matters import models as matters_models  # noqa: F401
 from govdata.onething import models as onething_models  # noqa: F401
+from govdata.opendata import models as opendata_models  # noqa: F401
 from govdata.orgs import models as orgs_models  # noqa: F401
 from govdata.platform import models as platform_models  # noqa: F401
 from govdata.sharing import models as sharing_models  # noqa: F401

@@ -132,14 +132,14 @@ def access_url(base: str, code: str) -> URIRef:
 
 # ---- building ----------------------------------------------------------------------------------
 
-def _new_graph() -> Graph:
+def new_graph() -> Graph:
     graph = Graph(bind_namespaces="core")
     for prefix, ns in PREFIXES.items():
         graph.bind(prefix, ns)
     return graph
 
 
-class _Builder:
+class Builder:
     """Adds descriptions to one graph; nodes shared by many datasets (agents, vocabulary terms) once."""
 
     def __init__(self, graph: Graph, base: str, *, public: bool) -> None:
@@ -304,7 +304,7 @@ def _tel(contact: str) -> str:
     return f"tel:{number};phone-context=+86"
 
 
-def _publisher(db: Session, code: str | None) -> tuple[str | None, str]:
+def catalog_publisher(db: Session, code: str | None) -> tuple[str | None, str]:
     """(code, name) of the catalogue's publisher; (None, platform name) when there is no organisation."""
     code = get_settings().publisher_org if code is None else code
     if code:
@@ -325,7 +325,7 @@ def catalog_graph(db: Session, base_url: str, *, open_only: bool = False,
     Holds the whole graph in memory (about 1 KB per triple in rdflib's store): the routes stream
     ``catalog_parts`` instead.
     """
-    graph = _new_graph()
+    graph = new_graph()
     for part in catalog_parts(db, base_url, open_only=open_only, publisher_org=publisher_org):
         graph += part
     return graph
@@ -347,13 +347,13 @@ def catalog_parts(db: Session, base_url: str, *, open_only: bool = False, publis
     base = base_url.rstrip("/")
     # plain values, read now: the session may be closed (and its objects expired) while the parts are built
     rows = [(e.document, e.published_at) for e in projection.published_entries(db, open_only=open_only)]
-    publisher = _publisher(db, publisher_org)
+    publisher = catalog_publisher(db, publisher_org)
     return _parts(rows, base, publisher, open_only, chunk)
 
 
 def _parts(rows: list[tuple[dict[str, Any], datetime]], base: str, publisher: tuple[str | None, str],
            open_only: bool, chunk: int) -> Iterator[Graph]:
-    build = _Builder(_new_graph(), base, public=open_only)
+    build = Builder(new_graph(), base, public=open_only)
     pub_code, pub_name = publisher
     agent = build.agent(pub_code, pub_name)
     catalog = URIRef(f"{base}/dcat/{'open-catalog' if open_only else 'catalog'}")
@@ -381,7 +381,7 @@ def _parts(rows: list[tuple[dict[str, Any], datetime]], base: str, publisher: tu
     g.add((catalog, DCAT.service, build.data_service(agent)))
     yield g
     for start in range(0, len(rows), chunk):
-        build.g = g = _new_graph()
+        build.g = g = new_graph()
         for doc, published_at in rows[start:start + chunk]:
             ds = build.dataset(doc, published_at)
             g.add((catalog, DCAT.dataset, ds))
@@ -397,10 +397,10 @@ def dataset_graph(db: Session, base_url: str, code: str, *, public: bool = False
     entry = db.scalar(select(CatalogEntry).where(CatalogEntry.code == code))
     if entry is None or (public and not entry.open):
         raise NotFound(f"信息资源不存在或尚未发布:{code}", code="resource_not_found")
-    graph = _new_graph()
-    build = _Builder(graph, base, public=public)
+    graph = new_graph()
+    build = Builder(graph, base, public=public)
     ds = build.dataset(entry.document, entry.published_at)
-    build.data_service(build.agent(*_publisher(db, publisher_org)), [ds])
+    build.data_service(build.agent(*catalog_publisher(db, publisher_org)), [ds])
     return graph
 
 
@@ -487,11 +487,11 @@ def dataset_description(code: str, request: Request, format: str | None = Query(
         entry_open = db.scalar(select(CatalogEntry.open).where(CatalogEntry.code == code))
         if not entry_open:
             _require(principal, "未向社会开放的信息资源的元数据仅向政务用户提供:请携带访问令牌")
-    jsonld = format == "jsonld" or (format is None and _wants_jsonld(request.headers.get("accept", "")))
+    jsonld = format == "jsonld" or (format is None and wants_jsonld(request.headers.get("accept", "")))
     return _render(dataset_graph(db, base_url(), code, public=principal is None), jsonld=jsonld)
 
 
-def _wants_jsonld(accept: str) -> bool:
+def wants_jsonld(accept: str) -> bool:
     """application/ld+json preferred over text/turtle by the Accept header (q-values honoured)."""
     best: dict[str, float] = {}
     for part in accept.split(","):

@@ -6,7 +6,7 @@ Other domains (ingest, exchange, the open-data portal) read a resource only thro
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import SimpleNamespace
 from typing import Any
 
@@ -17,6 +17,16 @@ from govdata.catalog import search
 from govdata.catalog.models import CatalogEntry
 from govdata.db import utcnow
 from govdata.errors import NotFound
+
+PublishListener = Callable[[Session, dict[str, Any]], None]
+_listeners: list[PublishListener] = []
+
+
+def register_publish_listener(fn: PublishListener) -> None:
+    """``fn(db, document)`` runs in the transaction that republishes an entry (the open-data portal withdraws
+    a dataset whose entry is no longer open). A listener must not commit."""
+    if fn not in _listeners:
+        _listeners.append(fn)
 
 
 def publish(db: Session, doc: dict[str, Any], resource_id: int) -> CatalogEntry:
@@ -33,6 +43,8 @@ def publish(db: Session, doc: dict[str, Any], resource_id: int) -> CatalogEntry:
     entry.document = {**doc, "status": "published"}
     db.flush()
     search.index_entry(db, entry)
+    for listener in list(_listeners):
+        listener(db, entry.document)
     return entry
 
 

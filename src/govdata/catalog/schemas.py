@@ -95,6 +95,22 @@ class DemandIn(BaseModel):
     target_org: str | None = None
 
 
+class PublicDemandIn(BaseModel):
+    """A demand filed by anyone on the portal (开放需求): the contact is kept for the department, never shown."""
+
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(min_length=1, max_length=4000)
+    target_org: str | None = Field(default=None, max_length=32)
+    related: str = Field(default="", max_length=200, description="the dataset or resource it concerns, if known")
+    requester: str = Field(min_length=1, max_length=100)
+    contact: str = Field(default="", max_length=100)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _strip(cls, value: Any) -> Any:
+        return value.strip() if isinstance(value, str) else value
+
+
 class DemandReply(BaseModel):
     status: str = Field(description="accepted | rejected | opened")
     reply: str = Field(min_length=1, max_length=4000)

@@ -25,6 +25,7 @@ from govdata.config import VAR_DIR
 from govdata.demo import catalog_data, data, datasets, families
 from govdata.demo import matters as matters_demo
 from govdata.demo import onething as demo_onething
+from govdata.demo import opendata as demo_opendata
 from govdata.demo import sharing as demo_sharing
 from govdata.orgs import service as orgs
 from govdata.orgs.schemas import OrgCreate
@@ -101,6 +102,7 @@ def load(db: Session, progress: Callable[[str], None] | None = None,
     shared = demo_sharing.load(db)  # requests, grants, gateway calls in the audit trail
     registered = matters_demo.load(db)  # the register of government service matters (政务服务事项清单)
     onething = demo_onething.load(db, families.applicants)  # packages, the operator's grants, cases
+    opened = demo_opendata.load(db)  # the open-data portal's datasets and a month of their usage
     if report:
         report(datasets.describe(loaded))
         if shared["requests"]:
@@ -109,6 +111,8 @@ def load(db: Session, progress: Callable[[str], None] | None = None,
             report(f"政务服务事项清单:{registered} 个事项")
         if onething["cases"]:
             report(f"一件事:{onething['cases']} 个演示办件(套餐 {onething['packages']} 个)")
+        if opened["opened"]:
+            report(f"数据开放:{opened['opened']} 个数据集已在开放平台开放")
     return created
 
 

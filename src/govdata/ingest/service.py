@@ -296,6 +296,25 @@ def latest_published(db: Session, code: str) -> DatasetVersion | None:
                      .order_by(DatasetVersion.number.desc()).limit(1))
 
 
+def latest_numbers(db: Session, codes: list[str]) -> dict[str, int]:
+    """Resource code → number of its newest published version, for those of ``codes`` that have one."""
+    found: dict[str, int] = {}
+    for start in range(0, len(codes), 1000):
+        stmt = (select(DatasetVersion.resource_code, func.max(DatasetVersion.number))
+                .where(DatasetVersion.resource_code.in_(codes[start:start + 1000]),
+                       DatasetVersion.status == "published")
+                .group_by(DatasetVersion.resource_code))
+        found.update({code: number for code, number in db.execute(stmt)})
+    return found
+
+
+def published_history(db: Session, code: str, limit: int = 50) -> list[DatasetVersion]:
+    """The published versions of a resource, newest first (the open-data portal's update history)."""
+    return list(db.scalars(select(DatasetVersion).where(DatasetVersion.resource_code == code,
+                                                        DatasetVersion.status == "published")
+                           .order_by(DatasetVersion.number.desc()).limit(limit)))
+
+
 def read_rows(version: DatasetVersion, columns: list[str] | None = None) -> pl.DataFrame:
     return get_store().read_parquet(version.data_key, columns=columns)
 

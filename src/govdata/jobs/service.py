@@ -49,7 +49,7 @@ SCHEDULES: list[Callable[[Session], int]] = []
 
 # modules that register job kinds and schedules
 HANDLER_MODULES = ("govdata.ingest.service", "govdata.ingest.sources", "govdata.exchange.serving",
-                   "govdata.audit.retention")
+                   "govdata.audit.retention", "govdata.opendata.listing")
 
 
 def load_handlers() -> None:

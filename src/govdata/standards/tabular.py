@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 import charset_normalizer
 
 from govdata.errors import ValidationFailed
+from govdata.exports import FORMULA_START
 
 HEADER = ("代码", "名称", "上级代码")
 _COLUMNS = {"代码": "code", "编码": "code", "code": "code", "名称": "label", "label": "label",
@@ -19,7 +20,6 @@ MAX_ROWS = 100_000
 # The encodings a Chinese office's CSV arrives in. Detection is limited to these: left free, charset-normalizer
 # takes a short GBK file for Korean (cp949).
 _ENCODINGS = ["utf_8", "gb18030", "utf_16", "utf_32"]
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 Row = tuple[int, dict[str, str]]  # (row number as a spreadsheet shows it, {"code", "label", "parent_code"})
 
@@ -102,11 +102,11 @@ def _rows(table: Iterable[list[str]]) -> list[Row]:
 
 def neutralise(text: str) -> str:
     """A leading ' keeps a spreadsheet from running ``=cmd()`` and the like (CSV injection)."""
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def _unneutralise(text: str) -> str:
-    return text[1:] if text.startswith("'") and text[1:].startswith(_FORMULA_START) else text
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_START) else text
 
 
 def write_csv(rows: Iterable[tuple[str, str, str | None]]) -> bytes:

@@ -39,8 +39,14 @@ def _error_response(request: Request, error: AppError) -> Response:
     if _wants_json(request):
         headers = {**(error.headers or {}), **({"WWW-Authenticate": "Bearer"} if error.status == 401 else {})}
         return JSONResponse(error.to_json(), status_code=error.status, headers=headers or None)
-    return render(request, "error.html", {"error": error}, status=error.status,
+    return render(request, _error_template(request), {"error": error}, status=error.status,
                   principal=getattr(request.state, "principal", None))
+
+
+def _error_template(request: Request) -> str:
+    """The public portal's pages (/open/...) show errors in the portal's layout, not the staff one."""
+    path = request.url.path
+    return "opendata/error.html" if path == "/open" or path.startswith("/open/") else "error.html"
 
 
 async def app_error(request: Request, exc: AppError) -> Response:
