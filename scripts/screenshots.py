@@ -172,6 +172,7 @@ def take(base_url: str, password: str, out: Path) -> None:
         _shoot(page, out / "onething-task.png")
         officer.close()
         _applicant(browser, base_url, out)
+        _portal(browser, base_url, out)
 
         # Sharp on a high-density screen if that fits the size budget, else at 1x.
         for scale in (2, 1):
@@ -184,6 +185,30 @@ def take(base_url: str, password: str, out: Path) -> None:
                 break
         _check_size(out / "home-phone.png")
         browser.close()
+
+
+def _portal(browser, base_url: str, out: Path) -> None:
+    """The public open-data portal (no login), and a department's opening page with the check's report."""
+    public = browser.new_context(base_url=base_url, locale="zh-CN", **DESKTOP)
+    page = public.new_page()
+    page.goto("/open/")
+    _charts_drawn(page, 2)
+    _shoot(page, out / "open-home.png")
+    page.goto("/open/datasets?q=%E5%8C%BB%E7%96%97")  # 医疗
+    _shoot(page, out / "open-search.png")
+    page.locator("#od-results a[href^='/open/datasets/']").first.click()
+    page.wait_for_url("**/open/datasets/**")
+    page.locator("#preview-body table").wait_for()
+    _shoot(page, out / "open-dataset.png")
+    public.close()
+    staff = browser.new_context(base_url=base_url, locale="zh-CN", **DESKTOP)
+    page = staff.new_page()
+    _log_in(page, _password("wj_admin"), "wj_admin")
+    page.goto("/opendata")
+    page.locator("#open-candidates a[href^='/opendata/datasets/']").first.click()
+    page.wait_for_url("**/opendata/datasets/**")
+    _shoot(page, out / "open-manage.png")
+    staff.close()
 
 
 def _password(username: str) -> str:

@@ -16,6 +16,7 @@ from govdata.errors import AppError
 from govdata.exchange.cli import exchange_app
 from govdata.ingest.cli import ingest, source_app
 from govdata.onething.cli import onething_app
+from govdata.opendata.cli import opendata_app
 from govdata.orgs.cli import org_app
 from govdata.standards.cli import load_and_report, standards_app
 
@@ -32,6 +33,7 @@ app.add_typer(source_app, name="source")
 app.add_typer(audit_app, name="audit")
 app.add_typer(exchange_app, name="exchange")
 app.add_typer(onething_app, name="onething")
+app.add_typer(opendata_app, name="opendata")
 app.command("ingest")(ingest)
 err = Console(stderr=True)
 
