@@ -51,24 +51,25 @@ from functools import lru_cache, partial
 import duckdb
 import polars as pl
 
+from govdata.i18n import N_
 from govdata.standards import regions, validators
 
 TREATMENTS: dict[str, str] = {
-    "keep": "原样开放",
-    "remove": "删除该列",
-    "mask": "部分遮盖",
-    "year": "仅保留年份",
-    "region": "仅保留区县",
-    "age_band": "年龄段",
-    "hash": "不可逆代号",
+    "keep": N_("原样开放"),
+    "remove": N_("删除该列"),
+    "mask": N_("部分遮盖"),
+    "year": N_("仅保留年份"),
+    "region": N_("仅保留区县"),
+    "age_band": N_("年龄段"),
+    "hash": N_("不可逆代号"),
 }
 
 IDENTIFIER_KINDS: dict[str, str] = {
-    "id_number": "身份证号码",
-    "name": "姓名",
-    "phone": "电话号码",
-    "address": "地址",
-    "email": "电子邮箱",
+    "id_number": N_("身份证号码"),
+    "name": N_("姓名"),
+    "phone": N_("电话号码"),
+    "address": N_("地址"),
+    "email": N_("电子邮箱"),
 }
 
 DEFAULT_K = 5

@@ -27,19 +27,20 @@ from sqlalchemy.orm import Session
 from govdata.catalog import search as catalog_search
 from govdata.catalog.search_backends import Term
 from govdata.errors import ValidationFailed
+from govdata.i18n import N_
 from govdata.opendata.models import OpenDataset
 
 FACETS = ("provider", "theme", "format", "update_cycle", "has_api")
 # sort key → (label msgid, ORDER BY columns); "relevance" is built per query
 SORTS = {
-    "relevance": "相关度",
-    "newest": "最新开放",
-    "updated": "最近更新",
-    "views": "浏览最多",
-    "downloads": "下载最多",
-    "api_calls": "调用最多",
-    "rating": "评分最高",
-    "name": "名称",
+    "relevance": N_("相关度"),
+    "newest": N_("最新开放"),
+    "updated": N_("最近更新"),
+    "views": N_("浏览最多"),
+    "downloads": N_("下载最多"),
+    "api_calls": N_("调用最多"),
+    "rating": N_("评分最高"),
+    "name": N_("名称"),
 }
 MAX_PAGE_SIZE = 1000
 
