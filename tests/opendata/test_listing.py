@@ -169,3 +169,18 @@ def test_files_only_datasets_have_no_api_resource(db, portal):
     with pytest.raises(NotFound):
         service.get_resource(db, service.resource_id(companies, "04"))
     assert service.get_resource(db, service.resource_id(companies, "01"))[1]["datastore_active"] is False
+
+
+def test_a_check_only_run_does_not_stop_the_refresh(db, portal, tmp_path):
+    path = write_csv(tmp_path / "more.csv", [person(n) for n in range(250)], header=[i["key"] for i in PEOPLE_ITEMS])
+    ingest.ingest_file(db, CLI, portal.people, path)
+    assert listing.check(db, portal.ga, portal.people).outcome == "checked"  # looked at, not opened
+    assert listing.behind(db) == [(portal.people, 2)]
+
+
+def test_settings_are_saved_with_the_check_and_a_failed_check_leaves_no_snapshot(db, portal):
+    before = set(get_store().list("open/"))
+    listing.check(db, portal.ga, portal.people, open_it=True,
+                  settings={"treatments": {}, "quasi_identifiers": [], "k": 7})
+    assert listing.settings_of(db, portal.people)["k"] == 7
+    assert set(get_store().list("open/")) == before

@@ -83,3 +83,16 @@ def test_unknown_sort_is_refused(db, portal):
     with pytest.raises(ValidationFailed) as exc:
         search.search(db, sort="name; DROP TABLE open_datasets")
     assert exc.value.code == "invalid_sort"
+
+
+def test_rating_sort_puts_unrated_last(db, portal):
+    from govdata.opendata import feedback
+
+    feedback.rate(db, portal.people, 3, developer_id=None, ip="10.0.0.9", user_agent="t")
+    assert names(search.search(db, sort="rating"))[0] == "户籍人口统计"
+
+
+def test_removed_columns_do_not_make_a_dataset_findable(db, portal):
+    # the people dataset was opened with 姓名 and 手机号码 removed: searching them must not find it
+    assert search.search(db, q="手机号码").total == 0
+    assert names(search.search(db, q="户籍人口")) == ["户籍人口统计"]

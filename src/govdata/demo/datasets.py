@@ -790,8 +790,8 @@ def load(db: Session, progress: Callable[[str], None] | None = None, *,
             extra = families.rows(spec.provider, spec.name, when.date(), today)
             frame = generate_rows(db, doc, release.rows, seed=seed, bad_share=release.bad_share, today=today,
                                   extra=extra, avoid=avoid)
-            version = _ingest(db, doc, frame, when)
-            _date_version(db, version, when, doc.get("update_cycle"))
+            version = ingest_frame(db, doc, frame, when)
+            date_version(db, version, when, doc.get("update_cycle"))
             counts["versions"] += 1
             counts["held"] += version.status == "held"
             counts["rows"] += version.rows_total
@@ -816,7 +816,7 @@ def _has_versions(db: Session, code: str) -> bool:
     return bool(db.scalar(select(func.count()).where(DatasetVersion.resource_code == code)))
 
 
-def _ingest(db: Session, doc: dict[str, Any], frame: pl.DataFrame, when: datetime) -> DatasetVersion:
+def ingest_frame(db: Session, doc: dict[str, Any], frame: pl.DataFrame, when: datetime) -> DatasetVersion:
     """As a department's upload: a GB 18030 CSV whose header is the items' Chinese names."""
     names = [i["name"] for i in doc["items"]]
     if len(set(names)) == len(names):
@@ -830,7 +830,7 @@ def _ingest(db: Session, doc: dict[str, Any], frame: pl.DataFrame, when: datetim
                                 source_digest=lambda: hashlib.sha256(content).hexdigest())
 
 
-def _date_version(db: Session, version: DatasetVersion, when: datetime, cycle: str | None) -> None:
+def date_version(db: Session, version: DatasetVersion, when: datetime, cycle: str | None) -> None:
     """Date a just-ingested version ``when`` and judge its timeliness against the published version before it,
     as the ingest would have had the file arrived then."""
     previous = db.scalar(select(DatasetVersion).where(DatasetVersion.resource_code == version.resource_code,

@@ -40,6 +40,12 @@ OPEN: tuple[tuple[str, str, int], ...] = (
     ("450200-DSJ", "政务数据共享交换统计信息", 480),
     ("450206-WJ", "柳江区村卫生室名录", 140),
 )
+# quasi-identifiers declared by the department (k-anonymity measured on them): small counts per district of a
+# disease could point at the few people behind them
+QUASI_IDENTIFIERS = {"法定传染病疫情统计信息": ["region_code"]}
+# an open resource its department tries to open as it is: the check refuses it (a person's name left in), so
+# the demo shows a refused report on /opendata
+REFUSED = ("450200-JY", "校外培训机构名录", 150)
 # what a department does with each kind of direct identifier the check finds
 TREATMENT_OF = {"id_number": "remove", "name": "mask", "phone": "remove", "address": "region", "email": "remove"}
 
@@ -60,10 +66,22 @@ def load(db: Session) -> dict[str, int]:
         check = listing.check(db, officer(db, provider), entry.code, open_it=True, settings=_settings(db, doc))
         opened += check.outcome == "opened"
         refused += check.outcome == "refused"
+    refused += _refused_example(db, entries)
     if opened:
         _usage(db)
         _community(db)
     return {"opened": opened, "refused": refused}
+
+
+def _refused_example(db: Session, entries: dict[tuple[str, str], Any]) -> int:
+    provider, name, rows = REFUSED
+    entry = entries.get((provider, name))
+    if entry is None or listing.checks_of(db, entry.code, limit=1):
+        return 0
+    if ingest.latest_published(db, entry.code) is None:
+        _ingest(db, ingest.resource_doc(db, entry.code), rows)
+    empty = {"treatments": {}, "quasi_identifiers": [], "k": listing.settings_of(db, entry.code)["k"]}
+    return int(listing.check(db, officer(db, provider), entry.code, open_it=True, settings=empty).outcome == "refused")
 
 
 def _is_listed(db: Session, code: str) -> bool:
@@ -78,8 +96,8 @@ def _ingest(db: Session, doc: dict[str, Any], rows: int) -> None:
     seed = zlib.crc32(doc["name"].encode())
     frame = datasets.generate_rows(db, doc, rows, seed=seed, bad_share=0.005)
     when = utcnow() - timedelta(days=3 + seed % 20)
-    version = datasets._ingest(db, doc, frame, when)
-    datasets._date_version(db, version, when, doc.get("update_cycle"))
+    version = datasets.ingest_frame(db, doc, frame, when)
+    datasets.date_version(db, version, when, doc.get("update_cycle"))
 
 
 def _settings(db: Session, doc: dict[str, Any]) -> dict[str, Any]:
@@ -87,7 +105,8 @@ def _settings(db: Session, doc: dict[str, Any]) -> dict[str, Any]:
     frame = ingest.read_rows(version)
     findings = precheck.detect(doc["items"], frame)
     return {"treatments": {f.key: TREATMENT_OF[f.kind] for f in findings if f.kind in TREATMENT_OF},
-            "quasi_identifiers": [], "k": listing.settings_of(db, doc["code"])["k"]}
+            "quasi_identifiers": QUASI_IDENTIFIERS.get(doc["name"], []),
+            "k": listing.settings_of(db, doc["code"])["k"]}
 
 
 def _usage(db: Session) -> None:

@@ -68,18 +68,23 @@ def settings_of(db: Session, code: str) -> dict[str, Any]:
 
 
 def save_settings(db: Session, principal: Principal, code: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """Check and keep a resource's opening settings (without running the check). Commits."""
     doc = _openable_doc(db, principal, code)
     clean = _checked_settings(doc, settings)
-    row = db.get(OpenSetting, code)
+    _save_settings_row(db, principal, doc, clean)
+    db.commit()
+    return clean
+
+
+def _save_settings_row(db: Session, principal: Principal, doc: dict[str, Any], clean: dict[str, Any]) -> None:
+    row = db.get(OpenSetting, doc["code"])
     if row is None:
-        row = OpenSetting(code=code, updated_by=principal.name)
+        row = OpenSetting(code=doc["code"], updated_by=principal.name)
         db.add(row)
     row.treatments, row.quasi_identifiers, row.k_threshold = clean["treatments"], clean["quasi_identifiers"], clean["k"]
     row.updated_by, row.updated_at = principal.name, utcnow()
-    actionlog.record(db, principal, "opendata.settings", target_type="resource", target_id=code,
+    actionlog.record(db, principal, "opendata.settings", target_type="resource", target_id=doc["code"],
                      summary=f"开放设置 {doc['name']}", after=clean)
-    db.flush()
-    return clean
 
 
 def _checked_settings(doc: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
@@ -120,59 +125,76 @@ def _today() -> Any:
 
 def check(db: Session, principal: Principal, code: str, *, open_it: bool = False,
           settings: dict[str, Any] | None = None) -> OpenCheck:
-    """Run the pre-open check on the latest published version (with ``settings`` saved first, if given);
-    when it passes and ``open_it``, open the dataset (or replace its snapshot). Commits."""
+    """Run the pre-open check on the latest published version (under ``settings``, saved with the check, or the
+    saved ones); when it passes and ``open_it``, open the dataset (or replace its snapshot). Commits."""
     doc = _openable_doc(db, principal, code)
     if not doc["open"]:
         raise Conflict(f"“{doc['name']}”在资源目录中未设为向社会开放,不能开放", code="not_open_in_catalog")
     version = ingest.latest_published(db, code)
     if version is None:
         raise Conflict(f"“{doc['name']}”还没有已发布的数据版本,不能开放", code="no_published_version")
-    if settings is not None:
-        save_settings(db, principal, code, settings)
-    return _check_version(db, principal, doc, version, open_it=open_it)
+    chosen = _checked_settings(doc, settings) if settings is not None else None
+    return _check_version(db, principal, doc, version, open_it=open_it, new_settings=chosen)
 
 
-def _check_version(db: Session, principal: Principal, doc: dict[str, Any], version: Any, *,
-                   open_it: bool) -> OpenCheck:
-    settings = settings_of(db, doc["code"])
+def _check_version(db: Session, principal: Principal, doc: dict[str, Any], version: Any, *, open_it: bool,
+                   new_settings: dict[str, Any] | None = None) -> OpenCheck:
+    """The slow part — reading the version, checking it, writing the snapshot — runs before any write to the
+    database, so no write lock is held meanwhile (SQLite has one writer); then one short transaction records it."""
+    settings = new_settings or settings_of(db, doc["code"])
     frame = ingest.read_rows(version)
     report = precheck.run(doc["items"], frame, settings, salt=_salt(doc["code"]), today=_today())
     outcome = "refused" if not report["passed"] else ("opened" if open_it else "checked")
+    snapshot = None
+    if outcome == "opened":
+        lazy = precheck.apply(frame, settings["treatments"], salt=_salt(doc["code"]), today=_today())
+        key = f"open/{_safe(doc['code'])}/v{version.number}-{uuid.uuid4().hex[:12]}.parquet"
+        snapshot = (key, *datafiles.write_snapshot(lazy, key))
+    try:
+        row, old_key = _record_check(db, principal, doc, version, settings, report, outcome, snapshot,
+                                     save=new_settings is not None)
+    except Exception:
+        if snapshot:
+            _delete_quietly(snapshot[0])
+        raise
+    if old_key:
+        _delete_quietly(old_key)
+    return row
+
+
+def _record_check(db: Session, principal: Principal, doc: dict[str, Any], version: Any, settings: dict[str, Any],
+                  report: dict[str, Any], outcome: str, snapshot: tuple[str, str, int, int] | None, *,
+                  save: bool) -> tuple[OpenCheck, str | None]:
+    if save:
+        _save_settings_row(db, principal, doc, settings)
     row = OpenCheck(code=doc["code"], provider=doc["provider"], version_number=version.number,
                     passed=report["passed"], k_threshold=settings["k"], k_found=report["k"]["found"],
                     settings=settings, report=report, outcome=outcome, requested_by=principal.name)
     db.add(row)
     db.flush()
-    old_key = None
-    if outcome == "opened":
-        lazy = precheck.apply(frame, settings["treatments"], salt=_salt(doc["code"]), today=_today())
-        old_key = _open(db, principal, doc, version, lazy, report, row.id)
+    old_key = _open(db, principal, doc, version, snapshot, report) if snapshot else None
     verb = {"opened": "开放", "refused": "开放前检查未通过", "checked": "开放前检查通过"}[outcome]
     actionlog.record(db, principal, f"opendata.{outcome}", target_type="resource", target_id=doc["code"],
                      summary=f"{verb}:{doc['name']} 第 {version.number} 版",
                      after={"check": row.id, "passed": row.passed, "k": row.k_found,
                             "problems": [p["code"] for p in report["problems"]]})
     db.commit()
-    if old_key:
-        _delete_quietly(old_key)
-    return row
+    return row, old_key
 
 
-def _open(db: Session, principal: Principal, doc: dict[str, Any], version: Any, lazy: Any,
-          report: dict[str, Any], check_id: int) -> str | None:
-    """Write the snapshot and list (or update) the dataset; returns the key of a replaced snapshot."""
-    key = f"open/{_safe(doc['code'])}/v{version.number}-c{check_id}.parquet"
-    sha256, size, rows = datafiles.write_snapshot(lazy, key)
+def _open(db: Session, principal: Principal, doc: dict[str, Any], version: Any,
+          snapshot: tuple[str, str, int, int], report: dict[str, Any]) -> str | None:
+    """List (or update) the dataset on its new snapshot; returns the key of a replaced snapshot."""
+    key, sha256, size, rows = snapshot
     dataset = db.get(OpenDataset, doc["code"])
     old_key = dataset.data_key if dataset is not None and dataset.data_key != key else None
     if dataset is None:
         dataset = OpenDataset(code=doc["code"], slug=slug_of(doc["code"]), package_id=package_id_of(doc["code"]),
                               opened_by=principal.name, opened_at=utcnow())
         db.add(dataset)
+    dataset.items = _opened_items(doc, report)
     describe(dataset, doc)
     dataset.status, dataset.withdrawn_reason = "open", ""
-    dataset.items = _opened_items(doc, report)
     dataset.version_number, dataset.data_key, dataset.data_sha256 = version.number, key, sha256
     dataset.data_bytes, dataset.row_count, dataset.quality_score = size, rows, float(version.score or 0.0)
     dataset.data_updated_at = version.published_at or version.created_at
@@ -210,7 +232,8 @@ def describe(dataset: OpenDataset, doc: dict[str, Any]) -> None:
     dataset.keywords = keywords_of(doc)
     dataset.open_condition, dataset.contact = doc.get("open_condition") or "", doc.get("contact") or ""
     dataset.catalog_version = int(doc.get("version") or 1)
-    names = " ".join(item["name"] for item in doc["items"])
+    opened = {item["key"] for item in dataset.items or []}  # a removed column's name must not find the dataset
+    names = " ".join(item["name"] for item in doc["items"] if item["key"] in opened)
     text = " ".join([doc["name"], dataset.summary, names, doc["provider_name"], path, " ".join(dataset.keywords)])
     dataset.search_text = catalog_search.normalize(text).lower()
 
@@ -283,8 +306,10 @@ def behind(db: Session) -> list[tuple[str, int]]:
     listed = dict(db.execute(select(OpenDataset.code, OpenDataset.version_number)
                              .where(OpenDataset.status == "open")).all())
     latest = ingest.latest_numbers(db, list(listed))
+    # a version refused or opened is not checked again; a "check only" run does not count (it opened nothing)
     checked = {(c, n) for c, n in db.execute(select(OpenCheck.code, OpenCheck.version_number)
-                                              .where(OpenCheck.code.in_(list(listed))))}
+                                              .where(OpenCheck.code.in_(list(listed)),
+                                                     OpenCheck.outcome != "checked"))}
     return [(code, latest[code]) for code, number in listed.items()
             if latest.get(code, 0) > number and (code, latest[code]) not in checked]
 

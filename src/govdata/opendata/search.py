@@ -130,7 +130,8 @@ def _order(sort: str, groups: list[list[str]]) -> list[Any]:
         "views": [desc(OpenDataset.views)],
         "downloads": [desc(OpenDataset.downloads)],
         "api_calls": [desc(OpenDataset.api_calls)],
-        "rating": [desc(OpenDataset.rating_sum * 1.0 / func.nullif(OpenDataset.rating_count, 0)),
+        # unrated (NULL average) last on both engines: PostgreSQL puts NULLs first in a descending sort
+        "rating": [desc(OpenDataset.rating_sum * 1.0 / func.nullif(OpenDataset.rating_count, 0)).nulls_last(),
                    desc(OpenDataset.rating_count)],
         "name": [OpenDataset.name_pinyin],
     }[sort] + [OpenDataset.code]
