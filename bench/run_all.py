@@ -9,7 +9,7 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 SCRIPTS = ["foundation.py", "catalog_import.py", "catalog_search.py", "ingest.py", "audit.py", "serving.py",
-           "exchange.py", "onething.py"]
+           "exchange.py", "onething.py", "opendata.py"]
 
 
 def main() -> int:

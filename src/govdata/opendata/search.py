@@ -161,9 +161,12 @@ def search(db: Session, *, q: str | None = None, filters: Filters | None = None,
     start = offset if offset is not None else (max(1, page) - 1) * page_size
     if start >= total:
         return Result(total=total, facets=facets)
-    stmt = (select(OpenDataset).where(*_where(match, filters)).order_by(*(order or _order(sort, groups)))
+    # the page's codes first (on SQLite from the covering index, not the wide rows), then those rows by key
+    stmt = (select(OpenDataset.code).where(*_where(match, filters)).order_by(*(order or _order(sort, groups)))
             .limit(page_size).offset(start))
-    return Result(total=total, datasets=list(db.scalars(stmt)), facets=facets)
+    codes = list(db.scalars(stmt))
+    rows = {d.code: d for d in db.scalars(select(OpenDataset).where(OpenDataset.code.in_(codes)))}
+    return Result(total=total, datasets=[rows[c] for c in codes if c in rows], facets=facets)
 
 
 def _facets(db: Session, match: ColumnElement[bool] | None, filters: Filters

@@ -37,10 +37,11 @@ def not_found(ident: str) -> NotFound:
 def get_open(db: Session, ident: str) -> OpenDataset:
     """An open dataset by code, CKAN name or CKAN id."""
     ident = (ident or "").strip()[:100]
+    # the three unique indexes answer the OR; the status is tested on the row (as a condition in the query it
+    # led SQLite to scan the status index over every dataset)
     dataset = db.scalar(select(OpenDataset).where(
-        OpenDataset.status == "open",
-        or_(OpenDataset.code == ident, OpenDataset.slug == ident, OpenDataset.package_id == ident)))
-    if dataset is None:
+        or_(OpenDataset.code == ident, OpenDataset.slug == ident, OpenDataset.package_id == ident)).limit(1))
+    if dataset is None or dataset.status != "open":
         raise not_found(ident)
     return dataset
 
