@@ -477,14 +477,14 @@ def portal_url(params: dict[str, str]) -> str:
 def ckan_params(params: dict[str, str]) -> dict[str, str]:
     """The same search as CKAN's package_search: q, fq on organization/groups/update_cycle, sort; the catalog's
     format (资源格式) has no CKAN field and is left out."""
-    from govdata.opendata import metadata
+    from govdata.opendata import ckan
 
     out = {"rows": "10", "facet.field": FACET_FIELDS}
     if params.get("q"):
         out["q"] = params["q"]
     fq = []
     if params.get("provider"):
-        fq.append(f"organization:{metadata.slug(params['provider'])}")
+        fq.append(f"organization:{ckan.org_name(params['provider'])}")
     if params.get("theme"):
         fq.append(f"groups:{params['theme']}")
     if params.get("update_cycle"):

@@ -10,7 +10,10 @@ from govdata.models import metadata
 
 
 def _include_name(name, type_, parent_names) -> bool:
-    """The filter of migrations/env.py: the search index tables (``catalog_search*``) are not models."""
+    """The filter of migrations/env.py: the search index tables (``catalog_search*``) and the portal's SQLite
+    covering index (``open_search_*``) are not models."""
+    if type_ == "index" and name and name.startswith("open_search_"):
+        return False
     return not (type_ == "table" and name and name.startswith("catalog_search"))
 
 

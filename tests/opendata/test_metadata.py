@@ -13,12 +13,14 @@ from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import DCTERMS, FOAF
 
-from govdata.catalog.dcat import DCAT
+from govdata.catalog import dcat
+from govdata.catalog.dcat import DCAT, VCARD
 from govdata.config import get_settings
 from govdata.opendata import listing
 from govdata.opendata.models import OpenDataset
 from tests.catalog.test_dcat import SHAPE_FILES, SHAPES_DIR, assert_conforms
 from tests.opendata.conftest import Portal
+from tests.opendata.test_pages import files_only
 
 EU = "http://publications.europa.eu/resource/authority/"
 IANA = "http://www.iana.org/assignments/media-types/"
@@ -149,3 +151,79 @@ def test_bulk_metadata_csv_xlsx_json(client, db, portal: Portal):
     assert set(entry) >= {"name", "department", "theme", "update_cycle", "version", "opened_at", "updated_at",
                           "license", "page_url", "csv_url", "xlsx_url", "json_url", "views", "downloads",
                           "api_calls", "rating"}
+
+
+def test_files_only_dataset_has_no_api_in_bulk_metadata_or_dcat(client, db, portal: Portal, shapes):
+    companies = files_only(db, portal, portal.companies)
+    hospitals = db.get(OpenDataset, portal.hospitals)
+
+    got = client.get("/open/metadata.csv")
+    assert got.status_code == 200
+    rows = {r["资源代码"]: r for r in csv.DictReader(io.StringIO(got.content.decode("utf-8-sig")))}
+    assert set(rows) == _open_codes(portal)
+    assert rows[portal.companies]["接口地址"] == ""
+    assert rows[portal.companies]["CSV 下载"] == f"{_base()}/open/datasets/{companies.slug}/download.csv"
+    assert rows[portal.hospitals]["接口地址"].startswith(f"{_base()}/api/3/action/datastore_search?resource_id=")
+
+    xlsx = client.get("/open/metadata.xlsx")
+    assert xlsx.status_code == 200
+    table = list(load_workbook(io.BytesIO(xlsx.content)).active.iter_rows(values_only=True))
+    cells = {r[0]: dict(zip(table[0], r, strict=True)) for r in table[1:]}
+    assert cells[portal.companies]["接口地址"] is None
+    assert cells[portal.companies]["JSON 下载"] == f"{_base()}/open/datasets/{companies.slug}/download.json"
+    assert cells[portal.hospitals]["接口地址"] == rows[portal.hospitals]["接口地址"]
+
+    data = client.get("/open/metadata.json").json()
+    entries = {d["code"]: d for d in data["datasets"]}
+    assert data["count"] == 3 and entries[portal.companies]["api_url"] is None
+    assert entries[portal.companies]["xlsx_url"] == f"{_base()}/open/datasets/{companies.slug}/download.xlsx"
+    assert entries[portal.hospitals]["api_url"] == rows[portal.hospitals]["接口地址"]
+
+    graph = Graph().parse(data=client.get("/open/catalog.ttl").content, format="turtle")
+    assert_conforms(graph, shapes)
+    datasets = _datasets(graph)
+    service = graph.value(graph.value(predicate=RDF.type, object=DCAT.Catalog), DCAT.service)
+    served = set(graph.objects(service, DCAT.servesDataset))
+    assert served == {datasets[portal.hospitals], datasets[portal.people]}  # not the file-only one
+
+    def kinds(ds: URIRef) -> list[str]:
+        return sorted("api" if graph.value(d, DCAT.accessService) == service else "download"
+                      for d in graph.objects(ds, DCAT.distribution))
+
+    assert kinds(datasets[portal.companies]) == ["download"] * 3
+    assert kinds(datasets[portal.hospitals]) == ["api"] + ["download"] * 3
+    one = Graph().parse(data=client.get(f"/open/datasets/{companies.slug}.ttl").content, format="turtle")
+    assert_conforms(one, shapes)
+    assert not list(one.subject_objects(DCAT.servesDataset))
+    assert len(list(one.objects(_datasets(one)[portal.companies], DCAT.distribution))) == 3
+    assert hospitals.has_api
+
+
+@pytest.mark.parametrize(("contact", "public"), [
+    ("0772-2800000", "0772-2800000"), ("  open@wj.example.gov.cn ", "open@wj.example.gov.cn"),
+    ("13812345678", None), ("138 1234 5678", None), ("+86 138-1234-5678", None), ("请联系王科长", None), ("", None),
+    (None, None),
+])
+def test_public_contact_is_an_email_or_a_landline(contact, public):
+    assert dcat.public_contact(contact) == public
+
+
+def test_bulk_metadata_and_dcat_show_only_a_public_contact(client, db, portal: Portal, shapes):
+    hospitals = db.get(OpenDataset, portal.hospitals)
+    companies = db.get(OpenDataset, portal.companies)
+    hospitals.contact, companies.contact = "+86 138-1234-5678", "open@scj.example.gov.cn"
+    db.commit()
+    rows = {r["资源代码"]: r for r in csv.DictReader(io.StringIO(client.get("/open/metadata.csv")
+                                                                 .content.decode("utf-8-sig")))}
+    assert rows[portal.hospitals]["联系方式"] == "" and rows[portal.companies]["联系方式"] == "open@scj.example.gov.cn"
+    assert rows[portal.people]["联系方式"] == "0772-2800000"
+    entries = {d["code"]: d for d in client.get("/open/metadata.json").json()["datasets"]}
+    assert entries[portal.hospitals]["contact"] is None
+    assert entries[portal.companies]["contact"] == "open@scj.example.gov.cn"
+    ttl = client.get("/open/catalog.ttl").content
+    assert b"1234-5678" not in ttl and b"12345678" not in ttl
+    graph = Graph().parse(data=ttl, format="turtle")
+    assert_conforms(graph, shapes)
+    point = graph.value(_datasets(graph)[portal.hospitals], DCAT.contactPoint)
+    assert graph.value(point, VCARD.hasTelephone) is None and graph.value(point, VCARD.fn) == Literal(
+        "柳州市卫生健康委员会", lang="zh")

@@ -11,12 +11,16 @@ import re
 from urllib.parse import quote
 
 from fastapi.testclient import TestClient
+from markupsafe import escape
 from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from govdata.catalog import service as catalog
+from govdata.catalog.schemas import ResourceIn, ReviewIn
 from govdata.opendata import service, usage
 from govdata.opendata.models import OpenDataset
+from govdata.principal import CLI
 from tests.opendata.conftest import Portal
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror="alert(1)">'
@@ -56,6 +60,20 @@ def _dataset(db: Session, code: str) -> OpenDataset:
     return service.get_open(db, code)
 
 
+def files_only(db: Session, portal: Portal, code: str) -> OpenDataset:
+    """Republish an open dataset's catalog entry with 共享方式 文件下载: the portal then opens it as files only."""
+    doc = catalog.read_for(db, CLI, code)
+    data = {k: doc[k] for k in ResourceIn.model_fields if k in doc}
+    data.update(share_method="file", items=doc["items"])
+    provider = {portal.hospitals: portal.wj, portal.companies: portal.scj, portal.people: portal.ga}[code]
+    catalog.update(db, provider, code, ResourceIn.model_validate(data))
+    catalog.submit(db, provider, code)
+    catalog.review(db, CLI, code, ReviewIn(decision="approve"))
+    dataset = _dataset(db, code)
+    assert not dataset.has_api
+    return dataset
+
+
 # ---- home -----------------------------------------------------------------------------------------------------
 
 def test_home_counts_only_the_open_datasets(client: TestClient, portal: Portal, db: Session):
@@ -86,7 +104,7 @@ def test_chinese_substring_search_finds_the_dataset(client: TestClient, portal: 
         assert _results(page) == ["医疗机构名录"], q
         assert _total(page) == 1
     page = client.get("/open/datasets", params={"q": "机构名录"}).text
-    assert "<mark>机构</mark><mark>名录</mark>" in page or "<mark>名录</mark>" in page  # terms marked
+    assert "医疗<mark>机构</mark><mark>名录</mark></a></h2>" in page  # both terms marked, the rest as is
     assert _total(client.get("/open/datasets", params={"q": "住院病人"}).text) == 0  # private stays hidden
     assert _total(client.get("/open/datasets", params={"q": "旧企业"}).text) == 0  # withdrawn too
 
@@ -130,14 +148,17 @@ def test_a_bad_sort_is_a_clear_message_not_a_crash(client: TestClient, portal: P
 
 
 def test_injection_in_query_and_filters_is_harmless(client: TestClient, portal: Portal):
-    for params in ({"q": HOSTILE}, {"q": "' OR 1=1 --"}, {"provider": "' OR '1'='1"}, {"theme": HOSTILE},
-                   {"format": "%"}, {"update_cycle": "_"}, {"has_api": HOSTILE[:10]}, {"q": "100%"}):
+    # LIKE wildcards match literally (no format "%", no cycle "_", no "100%" anywhere); has_api that is not a flag
+    # and a query of punctuation only (no search term) filter nothing
+    for params, expected in (({"q": HOSTILE}, 0), ({"q": "' OR 1=1 --"}, 0), ({"provider": "' OR '1'='1"}, 0),
+                             ({"theme": HOSTILE}, 0), ({"format": "%"}, 0), ({"update_cycle": "_"}, 0),
+                             ({"has_api": HOSTILE[:10]}, 3), ({"q": "100%"}, 0), ({"q": "%_"}, 3)):
         r = client.get("/open/datasets", params=params)
         assert r.status_code == 200, params
         assert HOSTILE not in r.text and "<script>alert" not in r.text
-        assert _total(r.text) in (0, 3), params  # has_api ignored when not a flag
+        assert _total(r.text) == expected, params
     page = client.get("/open/datasets", params={"theme": HOSTILE}).text
-    assert html.escape(HOSTILE, quote=True).replace("&#x27;", "&#39;") in page or "&lt;script&gt;" in page
+    assert str(escape(HOSTILE)) in page  # the chosen value is shown (to clear it), escaped
     assert _total(client.get("/open/datasets", params={"provider": "' OR '1'='1"}).text) == 0
     r = client.get("/open/datasets", params={"q": "x" * 500})
     assert r.status_code == 422 and 'data-code="validation_error"' in r.text
@@ -186,6 +207,52 @@ def test_dataset_page_shows_metadata_items_standards_history_api_and_feedback(
     # the feedback partial: rating and error reports, posted to the community pages
     assert 'id="od-feedback"' in page
     assert f'action="/open/datasets/{d.slug}/rate"' in page and f'action="/open/datasets/{d.slug}/feedback"' in page
+
+
+def test_a_files_only_dataset_shows_downloads_and_no_api_addresses(client: TestClient, portal: Portal, db: Session):
+    d = files_only(db, portal, portal.companies)
+    page = client.get(f"/open/datasets/{d.slug}").text
+    text = _text(page)
+    assert 'id="od-files-only"' in page and "该数据集以文件方式开放,不提供数据接口" in text
+    rid = service.resource_id(d, "01")
+    assert "datastore_search" not in page and rid not in page and "curl " not in page
+    assert 'data-usage="api_calls"' not in page
+    for fmt in ("csv", "xlsx", "json"):
+        assert f'href="/open/datasets/{d.slug}/download.{fmt}"' in page
+    assert f'href="/open/datasets/{d.slug}.ttl"' in page
+    # a dataset with the API still shows its addresses
+    hospitals = _dataset(db, portal.hospitals)
+    page = client.get(f"/open/datasets/{hospitals.slug}").text
+    assert 'id="od-files-only"' not in page
+    assert f"datastore_search?resource_id={service.resource_id(hospitals, '01')}" in page
+
+
+def test_api_docs_example_is_a_dataset_the_api_serves(client: TestClient, portal: Portal, db: Session):
+    companies = files_only(db, portal, portal.companies)
+    companies.views = 1000  # the most viewed dataset is file-only
+    people = _dataset(db, portal.people)
+    people.views = 10  # the most viewed one with the API
+    db.commit()
+    api = client.get("/open/api").text
+    assert f"package_show?id={people.slug}" in api
+    assert f"datastore_search?resource_id={service.resource_id(people, '01')}&amp;limit=5" in api
+    assert companies.slug not in api and service.resource_id(companies, "01") not in api
+
+
+def test_the_page_shows_a_public_contact_and_never_a_mobile_number(client: TestClient, portal: Portal, db: Session):
+    d = _dataset(db, portal.hospitals)
+    page = client.get(f"/open/datasets/{d.slug}").text
+    assert "<dt>联系方式</dt><dd>0772-2800000</dd>" in page  # the department's landline
+    for contact in ("138 1234 5678", "+86-13812345678", "请联系王科长 13812345678"):  # a person's number, free text
+        d.contact = contact
+        db.commit()
+        page = client.get(f"/open/datasets/{d.slug}").text
+        assert "<dt>联系方式</dt><dd>—</dd>" in page, contact
+        assert "1234 5678" not in page and "13812345678" not in page and "王科长" not in page, contact
+    d.contact = "open@wj.example.gov.cn"
+    db.commit()
+    page = client.get(f"/open/datasets/{d.slug}").text
+    assert "<dt>联系方式</dt><dd>open@wj.example.gov.cn</dd>" in page
 
 
 def test_generalised_items_show_their_treatment_and_removed_ones_are_gone(
@@ -323,11 +390,13 @@ def test_english_locale(client: TestClient, portal: Portal, db: Session):
     assert '<html lang="en">' in page
     assert ">Search</button>" in page and "Relevance" in page and "Update cycle" in page
     slug = service.get_open(db, portal.hospitals).slug
-    for path in (f"/open/datasets/{slug}", f"/open/datasets/{slug}/preview", "/open/rankings", "/open/api", "/open/"):
+    for path in (f"/open/datasets/{slug}", "/open/rankings", "/open/api", "/open/"):
         r = client.get(path)
-        assert r.status_code == 200 and ('<html lang="en">' in r.text or "<html" not in r.text), path
+        assert r.status_code == 200 and '<html lang="en">' in r.text, path
+    preview = client.get(f"/open/datasets/{slug}/preview")  # a fragment, in English too
+    assert preview.status_code == 200 and "<html" not in preview.text and "显示前" not in preview.text
     client.cookies.clear()
-    r = client.get("/lang/en", headers={"referer": "/open/"})
-    assert r.status_code in (200, 303, 307)
+    r = client.get("/lang/en", headers={"referer": "/open/"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/open/"
     assert '<html lang="en">' in client.get("/open/").text
     assert ">Home</a>" in client.get("/open/").text

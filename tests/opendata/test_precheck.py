@@ -62,6 +62,12 @@ def test_detects_by_data_element_whatever_the_name() -> None:
     ("企业名称", None), ("单位名称", None), ("机构名称", None), ("统一社会信用代码", None), ("法人单位名称", None),
     ("下载地址", None), ("咨询电话", None), ("办公电话", None), ("性别", None), ("户籍地行政区划代码", None),
     ("身份证件类型", None), ("法定代表人证件类型", None), ("法定代表人证件号码", "id_number"),
+    # a person in a role, when the item's name ends with the role
+    ("申请人", "name"), ("经营者", "name"), ("户主", "name"), ("患者", "name"), ("当事人", "name"),
+    ("持证人", "name"), ("监护人", "name"), ("机动车驾驶人", "name"), ("承租人", "name"), ("买受人", "name"),
+    ("委托代理人(个人)", "name"),
+    ("与户主关系", None), ("申请人性别", None), ("申请人类型", None), ("患者年龄", None), ("当事人人数", None),
+    ("申请事项", None), ("经营者名称", None),  # 名称: an enterprise or a person, the values decide
 ])
 def test_detects_by_item_name(name: str, kind: str | None) -> None:
     frame = pl.DataFrame({"col": ["值"]})
@@ -101,6 +107,73 @@ def test_no_false_positives_for_enterprises_and_stray_values() -> None:
     assert detect(items, frame) == []
 
 
+PERSONS = ["张伟", "王芳", "李娜", "刘洋", "陈静", "杨秀英", "黄磊", "赵敏", "吴军", "周杰", "欧阳娜娜", "司马光明",
+           "诸葛亮", "上官婉儿", "覃丽萍", "韦国强", "莫小贝", "蒙东强", "农彬瑞", "甘桂"]
+COMPANIES = [f"柳州市龙城{i}号汽车零部件有限公司" for i in range(10)] + [
+    "柳州市工人医院", "张记螺蛳粉店", "王氏五金厂", "李宁体育用品专卖店", "柳州市城中区市场监督管理局", "黄村小学校",
+    "高新区管委会", "陈氏宗亲会", "周庄供销合作社", "刘家饭店"]
+# Short ones that start with a surname, as most of these places and many of these diseases do: only their
+# endings tell them from a person's name.
+SHORT_COMPANIES = ["张记饭店", "刘家饭店", "周记粉店", "马氏诊所", "孙记超市", "金龙公司", "万达广场", "林业局",
+                   "高新药房", "陈氏祠堂", "龙城中学", "黄村小学", "杨柳宾馆", "何记商行", "朱家餐厅", "吴氏药店",
+                   "郑州大学", "罗城医院", "谢家酒店", "韩城站"]
+PLACES = ["张家界", "王府井", "周庄", "黄山市", "高新区", "马山县", "林口县", "石门村", "何家湾", "李家庄",
+          "江州区", "钟山县", "龙胜县", "方山乡", "田阳区", "金城江区", "杨家坪", "罗城县", "梁家巷", "白沙镇"]
+DISEASES = ["白喉", "黄疸", "黄热病", "白血病", "马尔堡病", "石骨症", "高原病", "毛囊炎", "贾第虫病", "麻疹",
+            "水痘", "霍乱", "梅毒", "鼠疫", "伤寒", "疟疾"]
+# Words of a category that start with a surname, repeated: fewer than 10 different ones
+CATEGORIES = [["许可", "备案"] * 10, ["高中", "高中", "高中", "本科", "大专"] * 4,
+              [f"周{d}" for d in "一二三四五六日"] * 3, ["黄色", "白色", "金色", "蓝色"] * 5]
+
+
+def test_detects_person_names_by_values() -> None:
+    frame = pl.DataFrame({"who": PERSONS, "other": [*PERSONS[:9], *COMPANIES[:11]], "few": PERSONS[:8] + [""] * 12})
+    findings = {f.key: f for f in detect([item("who", "字段一"), item("other", "字段二"), item("few", "备注")], frame)}
+    assert {k: f.kind for k, f in findings.items()} == {"who": "name", "few": "name"}  # 9 of 20 is not most
+    assert findings["who"].reason == "抽样 20 行的非空值中 100% 为人名"
+    assert findings["few"].reason == "抽样 20 行的非空值中 100% 为人名"  # the empty values do not count
+
+
+@pytest.mark.parametrize("values", [SHORT_COMPANIES, PLACES, DISEASES, *CATEGORIES])
+def test_no_person_names_in_organisations_places_diseases_or_categories(values: list[str]) -> None:
+    starts_with_a_surname = pl.Series(values).str.contains(precheck._PERSON_NAME).mean()
+    assert starts_with_a_surname >= precheck.MATCH_SHARE  # a rule on the surname alone would take them for names
+    assert detect([item("v", "字段")], pl.DataFrame({"v": values})) == []
+
+
+INDUSTRIES = ["汽车制造", "电子", "服装", "食品", "建材", "物流", "餐饮", "教育", "医疗", "旅游", "农业", "软件",
+              "零售", "批发", "印刷", "造纸", "化工", "纺织", "仓储", "邮政"]  # 2–4 characters, no surname first
+
+
+@pytest.mark.parametrize("values", [COMPANIES, INDUSTRIES, ["男", "女"] * 10, [f"张{i}" for i in range(20)],
+                                    ["Zhang Wei"] * 20])
+def test_no_person_names_in_other_text(values: list[str]) -> None:
+    assert detect([item("v", "字段")], pl.DataFrame({"v": values})) == []
+
+
+def test_a_role_is_a_person_unless_the_values_are_organisations() -> None:
+    frame = pl.DataFrame({"applicant": COMPANIES, "patient": PERSONS, "empty": [None] * 20})
+    items = [item("applicant", "申请人"), item("patient", "患者"), item("empty", "监护人")]
+    findings = {f.key: f for f in detect(items, frame)}
+    assert {k: f.kind for k, f in findings.items()} == {"patient": "name", "empty": "name"}
+    assert findings["patient"].reason == "信息项名称含“患者”"
+
+
+def test_an_enterprise_or_person_role_is_a_name_when_some_values_are_persons() -> None:
+    # 食品经营许可证信息: 经营者名称 bound to 企业名称 (DE0013) — enterprises in the demo, individual traders elsewhere
+    mixed = [*COMPANIES[:16], *PERSONS[:4]]  # one in five is a person
+    frame = pl.DataFrame({"uscc": [credit_code(i) for i in range(20)], "operator": mixed, "party": COMPANIES})
+    items = [item("uscc", "统一社会信用代码", "DE0006"), item("operator", "经营者名称", "DE0013"),
+             item("party", "当事人名称")]
+    (finding,) = detect(items, frame)
+    assert (finding.key, finding.kind) == ("operator", "name")
+    assert finding.reason == "信息项名称含“经营者”,抽样 20 行的非空值中 20% 为人名"
+    companies_only = frame.with_columns(operator=pl.Series(COMPANIES))
+    assert detect(items, companies_only) == []
+    # a bare role bound to the organisation-name element is decided the same way
+    assert detect([item("operator", "经营者", "DE0013")], companies_only) == []
+
+
 def test_entity_addresses_are_not_personal_but_legal_representatives_are() -> None:
     frame = pl.DataFrame({"uscc": [credit_code(1)], "company": ["柳州市某有限公司"], "legal": ["张三"],
                           "address": ["柳州市城中区文昌路1号"], "phone": ["0772-2812110"]})
@@ -131,11 +204,11 @@ def test_detection_looks_at_a_sample_only() -> None:
 
 # -- treatments --------------------------------------------------------------------------------------------------
 
-def test_mask_keeps_a_little_at_both_ends() -> None:
+def test_mask_keeps_a_little_at_both_ends_and_only_the_area_of_an_id_number() -> None:
     valid = id_number("19850312", 123)
     assert treated([valid, "13812345678", "张三", "张小明", "欧阳娜娜", "zhang.san@example.com", "0772-2812110",
                     "张", "", None], "mask") == [
-        f"4502**********{valid[-4:]}", "138****5678", "张*", "张**", "欧***", "z***@example.com", "077*****2110",
+        f"{valid[:6]}************", "138****5678", "张*", "张**", "欧***", "z***@example.com", "077*****2110",
         "*", "", None]
 
 
@@ -337,4 +410,23 @@ def test_no_quasi_identifiers_is_a_note_not_a_failure() -> None:
     report = run(PEOPLE_ITEMS, people(), settings, salt=SALT, today=TODAY)
     assert report["passed"]
     assert report["k"]["found"] is None and report["k_threshold"] == 5
-    assert report["notes"] and "未声明准标识符" in report["notes"][0]
+    assert len(report["notes"]) == 2 and "未声明准标识符" in report["notes"][0]
+
+
+def test_hashed_columns_are_reported_as_pseudonyms() -> None:
+    settings = {"treatments": {"id_number": "hash", "name": "hash", "address": "remove"}, "quasi_identifiers": ["sex"],
+                "k": 2}
+    report = run(PEOPLE_ITEMS, people(), settings, salt=SALT, today=TODAY)
+    assert report["passed"] and [i["resolved"] for i in report["identifiers"]] == [True, True, True]
+    (note,) = report["notes"]
+    assert note.startswith("“公民身份号码”(id_number)、“姓名”(name) 以不可逆代号开放:代号是假名(去标识化),不是匿名化")
+    assert "《个人信息保护法》第七十三条仍属个人信息" in note
+
+
+def test_a_masked_id_number_resolves_it_and_opens_the_area_code_only() -> None:
+    settings = {"treatments": {"id_number": "mask", "name": "remove", "address": "remove"}, "quasi_identifiers": []}
+    frame = people(4)
+    report = run(PEOPLE_ITEMS, frame, settings, salt=SALT, today=TODAY)
+    assert report["passed"] and report["identifiers"][0]["resolved"]
+    opened = apply(frame, settings["treatments"], salt=SALT, today=TODAY).collect()["id_number"].to_list()
+    assert opened == ["450202" + "*" * 12] * 4

@@ -240,11 +240,13 @@ class Builder:
         g.add((node, VCARD.fn, Literal(name, lang="zh")))
         g.add((node, VCARD["organization-name"], Literal(doc["provider_name"], lang="zh")))
         contact = (doc.get("contact") or "").strip()
+        if self.public:
+            contact = public_contact(contact) or ""
         if _EMAIL.match(contact):
             g.add((node, VCARD.hasEmail, URIRef("mailto:" + quote(contact, safe="@+"))))
-        elif _PHONE.match(contact) and not (self.public and _MOBILE.match(contact.replace("-", ""))):
+        elif _PHONE.match(contact):
             g.add((node, VCARD.hasTelephone, URIRef(_tel(contact))))
-        elif contact and not self.public:
+        elif contact:  # free text: only for government users (public_contact never returns it)
             g.add((node, VCARD.note, Literal(contact, lang="zh")))
         return node
 
@@ -290,6 +292,18 @@ def _rights_text(doc: dict[str, Any], *, public: bool) -> str:
     if doc.get("open") and doc.get("open_condition"):
         parts.append(f"开放条件:{doc['open_condition']}")
     return ";".join(parts)
+
+
+def public_contact(contact: str | None) -> str | None:
+    """What of a catalog entry's contact may be shown to the public: an e-mail address or a landline number
+    (a department's), stripped; None for a mobile number (a person's) and for free text (it may name a person).
+    Used by the public DCAT descriptions, the open-data portal's pages and its bulk metadata."""
+    text = (contact or "").strip()
+    if _EMAIL.match(text):
+        return text
+    if _PHONE.match(text) and not _MOBILE.match(re.sub(r"[ -]", "", text)):
+        return text
+    return None
 
 
 def _tel(contact: str) -> str:

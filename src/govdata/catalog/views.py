@@ -44,6 +44,7 @@ from govdata.principal import Principal, require_role
 from govdata.standards import service as standards
 from govdata.web.deps import csrf_protect, page_principal, wants_partial
 from govdata.web.forms import parse
+from govdata.web.text import excerpt, marked
 
 router = APIRouter(prefix="/catalog", include_in_schema=False)
 PAGE_SIZE = 20
@@ -138,42 +139,12 @@ def _facet_label(key: str, value: str, names: _Names) -> str:
 def _entry_view(entry: CatalogEntry, q: str, names: _Names) -> dict[str, Any]:
     doc = entry.document or {}
     terms = q.split()
-    return {"code": entry.code, "name": entry.name, "name_marked": _marked(entry.name, terms),
+    return {"code": entry.code, "name": entry.name, "name_marked": marked(entry.name, terms),
             "provider": entry.provider, "provider_name": entry.provider_name,
             "classification": names.classification(entry.classification_path), "share_type": entry.share_type,
             "open": entry.open, "update_cycle": entry.update_cycle, "format": entry.format,
-            "summary": _excerpt(doc.get("summary") or "", terms), "published_at": entry.published_at,
+            "summary": excerpt(doc.get("summary"), terms), "published_at": entry.published_at,
             "items": len(doc.get("items") or [])}
-
-
-def _marked(text: str, terms: list[str]) -> list[tuple[str, bool]]:
-    """``text`` cut into (segment, is_a_search_term) pairs; the template escapes each and marks the terms."""
-    terms = [t for t in terms if t]
-    if not terms or not text:
-        return [(text, False)]
-    pattern = re.compile("|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)), re.IGNORECASE)
-    out, last = [], 0
-    for m in pattern.finditer(text):
-        if m.start() > last:
-            out.append((text[last:m.start()], False))
-        out.append((m.group(), True))
-        last = m.end()
-    if last < len(text):
-        out.append((text[last:], False))
-    return out
-
-
-def _excerpt(text: str, terms: list[str], width: int = 110) -> list[tuple[str, bool]]:
-    """About ``width`` characters of ``text`` around the first search term, with the terms marked."""
-    text = " ".join(text.split())
-    if not text:
-        return []
-    lowered = text.lower()
-    hits = [p for p in (lowered.find(t.lower()) for t in terms if t) if p >= 0]
-    start = max(min(hits) - width // 3, 0) if hits else 0
-    piece = text[start:start + width]
-    prefix, suffix = ("…" if start else ""), ("…" if start + width < len(text) else "")
-    return _marked(prefix + piece + suffix, terms)
 
 
 # ---- working copies and the review queue ---------------------------------------------------------------------

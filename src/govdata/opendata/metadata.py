@@ -3,11 +3,13 @@
 Only datasets on the portal (``open_datasets`` with status open) are described — not every catalog entry whose open
 flag is set: an entry without a published, checked version is not on the portal. The graphs reuse
 ``catalog.dcat``'s builder (agents, themes, contact points, vocabulary typing, streaming in parts) and differ where
-the portal differs: each dataset has four distributions — the CSV, XLSX and JSON downloads (``dcat:downloadURL``,
-IANA ``dcat:mediaType``, EU file-type ``dct:format``, ``dct:license``) and the CKAN-compatible API —, a landing
-page, ``dct:accessRights`` PUBLIC and ``dct:modified`` = when its data was last updated. A contact point only
-where the catalog gives a contact, and only what may be public (a department's e-mail or landline, never a
-mobile number).
+the portal differs: each dataset has the CSV, XLSX and JSON downloads as distributions (``dcat:downloadURL``,
+IANA ``dcat:mediaType``, EU file-type ``dct:format``, ``dct:license``) and, when the department opens it through
+the API too (``has_api``; 共享方式 other than 文件下载), a fourth distribution served by the CKAN-compatible API,
+which then ``dcat:servesDataset`` it — a file-only dataset has no API distribution and is not served by the API.
+Also a landing page, ``dct:accessRights`` PUBLIC and ``dct:modified`` = when its data was last updated. A contact
+point only where the catalog gives a contact, and only what may be public (``catalog.dcat.public_contact``: a
+department's e-mail or landline, never a mobile number or free text); the bulk downloads' 联系方式 likewise.
 
 IRIs: ``{base}/open/dcat/catalog``, ``{base}/open/dcat/dataset/{slug}`` (303 to the page or a description),
 ``{base}/open/dcat/service/ckan``; agents and vocabulary terms are shared with ``/dcat`` (the same departments).
@@ -49,11 +51,6 @@ DOWNLOADS = ("csv", "xlsx", "json")
 FILE_TYPES = {"csv": "CSV", "xlsx": "XLSX", "json": "JSON", "api": "JSON"}
 
 
-def slug(code: str) -> str:
-    """A CKAN-safe name for a code: lower-case ascii letters and digits, anything else "-"."""
-    return "".join(ch if ch.isascii() and ch.isalnum() else "-" for ch in code.lower()).strip("-") or "x"
-
-
 def license_of(license_id: str) -> dict[str, Any]:
     title, url, _, is_open = LICENSES.get(license_id, (license_id, "", "", False))
     return {"id": license_id, "title": title, "url": url or None, "open": is_open}
@@ -69,8 +66,8 @@ def _plain(ds: OpenDataset) -> dict[str, Any]:
         "contact": ds.contact, "open_condition": ds.open_condition, "version": ds.version_number,
         "row_count": ds.row_count, "quality_score": ds.quality_score, "opened_at": ds.opened_at,
         "data_updated_at": ds.data_updated_at, "views": ds.views, "downloads": ds.downloads,
-        "api_calls": ds.api_calls, "rating": service.rating(ds),
-        "resources": service.resources(ds),
+        "api_calls": ds.api_calls, "rating": service.rating(ds), "has_api": ds.has_api,
+        "resources": service.resources(ds),  # without the API for a file-only dataset
     }
 
 
@@ -145,7 +142,8 @@ class OpenBuilder(dcat.Builder):
         g.add((ds, DCAT.landingPage, self.typed(URIRef(f"{base}/open/datasets/{d['slug']}"), FOAF.Document)))
         for resource in d["resources"]:
             g.add((ds, DCAT.distribution, self._open_distribution(d, resource)))
-        g.add((self.service, DCAT.servesDataset, ds))
+        if d["has_api"]:
+            g.add((self.service, DCAT.servesDataset, ds))
         return ds
 
     def _open_distribution(self, d: dict[str, Any], resource: dict[str, Any]) -> BNode:
@@ -217,7 +215,8 @@ def dataset_graph(db: Session, base: str, ident: str) -> Graph:
 COLUMNS = (  # (JSON key, CSV/XLSX header)
     ("code", "资源代码"), ("name", "数据集名称"), ("department", "提供部门"), ("theme", "主题"), ("summary", "摘要"),
     ("update_cycle", "更新周期"), ("rows", "数据量(行)"), ("version", "版本"), ("opened_at", "开放时间"),
-    ("updated_at", "数据更新时间"), ("license", "许可协议"), ("page_url", "页面地址"), ("api_url", "接口地址"),
+    ("updated_at", "数据更新时间"), ("license", "许可协议"), ("contact", "联系方式"), ("page_url", "页面地址"),
+    ("api_url", "接口地址"),
     ("csv_url", "CSV 下载"), ("xlsx_url", "XLSX 下载"), ("json_url", "JSON 下载"), ("views", "浏览量"),
     ("downloads", "下载量"), ("api_calls", "接口调用量"), ("rating", "评分"),
 )
@@ -228,7 +227,8 @@ def _local(at: datetime) -> str:
 
 
 def records(db: Session, base: str) -> list[dict[str, Any]]:
-    """One record per open dataset, by code (the bulk downloads' rows)."""
+    """One record per open dataset, by code (the bulk downloads' rows). ``api_url`` is None for a dataset opened
+    as files only; ``contact`` only what may be public (``dcat.public_contact``)."""
     out = []
     for d in (_plain(ds) for ds in service.all_open(db)):
         urls = {r["kind"]: base + r["path"] for r in d["resources"]}
@@ -238,7 +238,8 @@ def records(db: Session, base: str) -> list[dict[str, Any]]:
                                                                                  d["update_cycle"])),
             "rows": d["row_count"], "version": d["version"], "opened_at": _local(d["opened_at"]),
             "updated_at": _local(d["data_updated_at"]), "license": d["license_id"],
-            "page_url": f"{base}/open/datasets/{d['slug']}", "api_url": urls["api"], "csv_url": urls["csv"],
+            "contact": dcat.public_contact(d["contact"]),
+            "page_url": f"{base}/open/datasets/{d['slug']}", "api_url": urls.get("api"), "csv_url": urls["csv"],
             "xlsx_url": urls["xlsx"], "json_url": urls["json"], "views": d["views"], "downloads": d["downloads"],
             "api_calls": d["api_calls"], "rating": d["rating"],
         })

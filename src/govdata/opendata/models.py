@@ -159,6 +159,9 @@ class Feedback(Base):
     """反馈: a rating, an error report (routed to the provider, answered publicly) or a question."""
 
     __tablename__ = "open_feedback"
+    # one rating per rater and dataset, also under concurrent requests (error reports and questions have no rater:
+    # NULLs never collide, on SQLite and PostgreSQL alike)
+    __table_args__ = (Index("uq_open_feedback_code_rater", "code", "rater", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(40), index=True)

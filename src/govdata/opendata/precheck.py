@@ -18,15 +18,24 @@ Decisions:
 * Value patterns count when at least half of the non-empty sampled values match, so a few stray phone numbers
   in a remarks column flag nothing. ID numbers are checked on the sample by the project's validator
   (``standards.validators.check_id_number``, python-stdnum underneath).
-* ``apply`` knows no kinds, only values: ``mask`` masks ID-number-shaped values 4+4 (4502**********1234),
-  phone-shaped values 3+4 (138****5678), e-mail as z***@example.com and other text by keeping its first
-  character (张*、张**); longer text keeps a quarter at each end. Values that do not generalise (a malformed
-  ID number: format, birth date, check digit or an area code never in GB/T 2260; an address without 区/县/市; an
-  unparsable date) become null. Every treated column is text: ``year`` gives "1985", like the region code and
-  the age band (the opened file stays a table of text columns, as ingest stores them). ``age_band`` top-codes
-  at 90 (“90岁及以上”): very old ages are rare and would break k-anonymity. ``hash`` is the first 16 hex digits
-  of SHA-256 over ``salt + value`` (UTF-8), computed by DuckDB over whole batches (vectorised; polars has no
-  SHA-256).
+* Person names are also found by role (申请人, 户主, 患者, 当事人, 监护人 … as the end of the item's name, unless
+  the values are mostly organisations'; with 名称 after the role, 经营者名称, when ≥ 10 % of the values are
+  persons' names) and by values: ≥ 50 % of the non-empty sampled values are 2–4 Chinese characters starting
+  with one of about 120 common surnames (欧阳, 司马 … first) without an organisation's, place's, disease's or
+  category's ending (公司, 局, 院, 店, 区, 县, 村, 病, 色 …), and those values are not a few words repeated (fewer
+  than 10 different ones: 许可, 高中, 周一 are categories).
+* ``apply`` knows no kinds, only values: ``mask`` keeps only the area code (first 6 digits) of an ID-number-shaped
+  value (450202************: no birth date, sex digit or tail, so a masked ID number says no more than ``region``),
+  masks phone-shaped values 3+4 (138****5678), e-mail as z***@example.com and other text by keeping its first
+  character (张*、张**); longer text keeps a quarter at each end. Values that do not generalise (a malformed ID
+  number: format, birth date, check digit or an area code never in GB/T 2260; an address without 区/县/市; an
+  unparsable date) become null. Every treated column is text: ``year`` gives "1985", like the region code and the
+  age band (the opened file stays a table of text columns, as ingest stores them). ``age_band`` top-codes at 90
+  (“90岁及以上”): very old ages are rare and would break k-anonymity. ``hash`` is the first 16 hex digits of SHA-256
+  over ``salt + value`` (UTF-8), computed by DuckDB over whole batches (vectorised; polars has no SHA-256). A
+  hashed column is a pseudonym, not anonymous: one person's rows stay linked, and whoever holds the salt (or can
+  guess the values) can re-identify them — under PIPL art. 73 that is de-identified (去标识化), still personal
+  information. ``run`` accepts it for identifiers and says so in the report's notes.
 * A k threshold below 2 is reported as the problem ``k_threshold_too_low`` by ``run`` (the settings come from a
   form; the report must still be shown), and k is then measured at 2; ``k_anonymity`` itself raises
   ``ValueError``. A quasi-identifier that is an unresolved direct identifier is left out of the k measurement
@@ -114,6 +123,24 @@ _ENTITY_ITEM = re.compile(r"企业|公司|单位|机构|学校|医院|场所|经
 _ENTITY_NAMES = re.compile(r"统一社会信用代码|纳税人识别号|企业名称|单位名称|机构名称")
 _ENTITY_ELEMENTS = {"DE0006", "DE0013"}
 _ENTITY_KINDS = {"address", "phone", "email"}
+# The person in a role (申请人, 户主, 患者 …) when the item's name ends with it (申请人性别 is no name); with 名称
+# after it (经营者名称, 当事人名称) the holder may be an enterprise or a person, and the values decide.
+_ROLES = ("申请人|申报人|经营者|户主|患者|病人|就诊人|当事人|持证人|监护人|驾驶人|驾驶员|承租人|出租人|买受人|出卖人|"
+          "借款人|出借人|权利人|义务人|受让人|转让人|被执行人|被告人|原告|被告|投诉人|举报人|委托人|代理人|经办人|"
+          "承办人|参保人|被保险人|投保人|受益人|死者|逝者|受种者|车主|房主|业主")
+_ROLE = re.compile(rf"({_ROLES})(名称)?(?:[((][^))]*[))])?$")
+MIXED_SHARE = 0.1  # share of person names that flags an enterprise-or-person column (经营者名称)
+# About the 100 most common surnames, and the common ones of Guangxi; two-character ones tried first.
+_SURNAMES_2 = "欧阳|司马|诸葛|上官|东方|皇甫|尉迟|公孙|慕容|令狐|长孙|宇文|司徒|夏侯|端木|轩辕|独孤|南宫|西门|百里"
+_SURNAMES_1 = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何林高罗郑梁谢宋唐许韩邓冯曹彭曾肖田董潘袁蔡蒋余于杜叶程魏苏吕丁"
+               "任卢姚沈钟姜崔谭陆范汪廖石金韦贾夏付傅方邹熊白孟秦邱侯江尹薛闫段雷龙黎史陶贺毛郝顾龚邵万覃武钱"
+               "戴严莫孔向常汤康易乔赖文蒙农甘兰蓝庞")
+_PERSON_NAME = rf"^(?:(?:{_SURNAMES_2})\p{{Han}}{{1,2}}|[{_SURNAMES_1}]\p{{Han}}{{1,3}})$"
+# Endings of organisations, places, diseases and categories, which no person's name has (张家界, 黄山市, 白喉, 黄色).
+_NOT_A_NAME = ("(?:公司|集团|银行|合作社|中心|小学|中学|大学|学院|药房|祠堂|商行|餐厅|"
+               "局|院|所|店|厂|站|校|馆|部|处|室|队|社|会|场|委|办|区|县|市|省|州|镇|乡|村|街|路|巷|庄|屯|寨|界|井|坪|"
+               "湾|港|岛|桥|病|症|炎|疹|痘|疸|疾|喉|咳|瘤|癌|疫|色|级|类|型)$")
+_CATEGORIES = 10  # person-like values of fewer distinct words than this (许可, 高中, 周一 …) are categories
 
 _MOBILE = r"^(?:\+?86)?1[3-9]\d{9}$"
 _EMAIL = r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"
@@ -149,7 +176,8 @@ def detect(items: list[dict], frame: pl.DataFrame, *, sample_rows: int = 2000) -
     for column in frame.columns:
         item = by_key.get(column) or {"key": column, "name": column}
         entity = entity_dataset or bool(_ENTITY_ITEM.search(item.get("name") or ""))
-        finding = _by_element(item, entity) or _by_name(item, entity) or _by_values(item, sample, entity)
+        finding = (_by_element(item, entity) or _by_name(item, entity) or _by_role(item, sample)
+                   or _by_values(item, sample, entity))
         if finding:
             findings.append(finding)
     return findings
@@ -202,6 +230,25 @@ def _by_name(item: dict, entity: bool) -> Finding | None:
     return _finding(item, match[0], f"信息项名称含“{match[1]}”")
 
 
+def _by_role(item: dict, sample: pl.DataFrame) -> Finding | None:
+    """申请人, 户主, 患者 …: a person's name unless the values are mostly organisations' names (an enterprise may
+    be the 申请人). 经营者名称, 当事人名称 …: names when at least ``MIXED_SHARE`` of the values are persons'."""
+    found = _ROLE.search(item.get("name") or "")
+    if not found or _NOT_THE_VALUE.search(item.get("name") or ""):
+        return None
+    values = _sample_values(sample, item["key"])
+    role = found.group(1)
+    if found.group(2) is None and item.get("data_element") not in _ENTITY_ELEMENTS:
+        if values.len() and _share_matching(values, _NOT_A_NAME) >= MATCH_SHARE:
+            return None
+        return _finding(item, "name", f"信息项名称含“{role}”")
+    share = _share_person_names(values) if values.len() else 0.0
+    if share < MIXED_SHARE:
+        return None
+    reason = f"信息项名称含“{role}”,抽样 {sample.height:,} 行的非空值中 {int(share * 100)}% 为人名"
+    return _finding(item, "name", reason)
+
+
 def _by_values(item: dict, sample: pl.DataFrame, entity: bool) -> Finding | None:
     values = _sample_values(sample, item["key"])
     if not values.len():
@@ -210,6 +257,7 @@ def _by_values(item: dict, sample: pl.DataFrame, entity: bool) -> Finding | None
               ("phone", "手机号码", lambda v: _share_matching(v.str.replace_all(r"[\s\-]", ""), _MOBILE))]
     if not entity:
         checks.append(("email", "电子邮箱地址", lambda v: _share_matching(v, _EMAIL)))
+    checks.append(("name", "人名", _share_person_names))
     for kind, what, share_of in checks:
         share = share_of(values)
         if share >= MATCH_SHARE:
@@ -229,6 +277,16 @@ def _sample_values(sample: pl.DataFrame, column: str) -> pl.Series:
 
 def _share_matching(values: pl.Series, pattern: str) -> float:
     return values.str.contains(pattern).mean() or 0.0
+
+
+def _share_person_names(values: pl.Series) -> float:
+    """Share of the values that look like a person's name: 2–4 Chinese characters starting with a common surname,
+    without an organisation's, place's or disease's ending; 0 when those values are a few words repeated."""
+    looks = values.str.contains(_PERSON_NAME) & ~values.str.contains(_NOT_A_NAME)
+    names = values.filter(looks)
+    if names.n_unique() < min(names.len(), _CATEGORIES):
+        return 0.0
+    return looks.mean() or 0.0
 
 
 def _share_valid_ids(values: pl.Series) -> float:
@@ -338,10 +396,11 @@ def age_band_expr(birth: pl.Expr, today: date) -> pl.Expr:
 
 
 def mask_expr(text: pl.Expr) -> pl.Expr:
-    """Partial masking that keeps a little at both ends (see the module docstring); null stays null."""
+    """Partial masking (see the module docstring): an ID number keeps its area code only, other values a little
+    at both ends; null stays null."""
     length = text.str.len_chars()
     quarter = length // 4
-    return (pl.when(text.str.contains(_ID_SHAPE)).then(_masked(text, length, 4, 4))
+    return (pl.when(text.str.contains(_ID_SHAPE)).then(_masked(text, length, 6, 0))
             .when(text.str.contains("@")).then(text.str.replace(r"^([^@])[^@]*@", "${1}***@"))
             .when(text.str.contains(_PHONE_SHAPE)).then(_masked(text, length, 3, 4))
             .when(length <= 1).then(pl.when(length == 1).then(pl.lit("*")).otherwise(text))
@@ -421,6 +480,7 @@ def run(items: list[dict], frame: pl.DataFrame | pl.LazyFrame, settings: dict, *
     threshold = _threshold(settings, problems)
     unresolved = {i["key"] for i in identifiers if not i["resolved"]}
     qis, notes = _quasi_identifiers(settings, columns, treatments, unresolved, problems)
+    notes += _pseudonym_notes(treatments, names)
     applied = apply(lazy, treatments, salt=salt, today=today)
     k = k_anonymity(applied, qis, max(threshold, MIN_K))
     if k["k"] is not None and k["k"] < threshold:
@@ -527,6 +587,14 @@ def _quasi_identifiers(settings: dict, columns: list[str], treatments: dict[str,
         else:
             measured.append(key)
     return measured, notes
+
+
+def _pseudonym_notes(treatments: dict[str, str], names: dict[str, str]) -> list[str]:
+    hashed = [f"“{names.get(key, key)}”({key})" for key, treatment in treatments.items() if treatment == "hash"]
+    if not hashed:
+        return []
+    return [f"{'、'.join(hashed)} 以不可逆代号开放:代号是假名(去标识化),不是匿名化——同一人的记录仍可关联,"
+            "结合其他数据可能重新识别,依《个人信息保护法》第七十三条仍属个人信息。如无需关联同一人的记录,请删除该列。"]
 
 
 def _k_problem(k: dict, threshold: int) -> dict:

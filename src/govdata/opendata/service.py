@@ -4,6 +4,7 @@ private or unknown — is the same ``dataset_not_found``, so the portal does not
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 from typing import Any
 
@@ -114,26 +115,34 @@ def _open() -> Any:
 
 
 def home(db: Session, *, limit: int = 6) -> dict[str, Any]:
-    totals = db.execute(select(func.count(), func.coalesce(func.sum(OpenDataset.row_count), 0),
-                               func.coalesce(func.sum(OpenDataset.views), 0),
-                               func.coalesce(func.sum(OpenDataset.downloads), 0),
-                               func.coalesce(func.sum(OpenDataset.api_calls), 0)).where(_open())).one()
-    by_provider = db.execute(select(OpenDataset.provider, OpenDataset.provider_name, func.count())
-                             .where(_open()).group_by(OpenDataset.provider, OpenDataset.provider_name)
-                             .order_by(desc(func.count()), OpenDataset.provider)).all()
-    by_theme = db.execute(select(OpenDataset.theme_code, OpenDataset.theme_name, func.count())
-                          .where(_open()).group_by(OpenDataset.theme_code, OpenDataset.theme_name)
-                          .order_by(desc(func.count()), OpenDataset.theme_code)).all()
+    """The home page's figures: one GROUP BY per (department, theme) gives the totals and both breakdowns."""
+    groups = db.execute(select(OpenDataset.provider, OpenDataset.provider_name, OpenDataset.theme_code,
+                               OpenDataset.theme_name, func.count(), func.sum(OpenDataset.row_count),
+                               func.sum(OpenDataset.views), func.sum(OpenDataset.downloads),
+                               func.sum(OpenDataset.api_calls))
+                        .where(_open()).group_by(OpenDataset.provider, OpenDataset.provider_name,
+                                                 OpenDataset.theme_code, OpenDataset.theme_name)).all()
+    providers: Counter[tuple[str, str]] = Counter()
+    themes: Counter[tuple[str, str]] = Counter()
+    sums = [0, 0, 0, 0, 0]
+    for provider, provider_name, theme, theme_name, n, *figures in groups:
+        providers[(provider, provider_name)] += n
+        themes[(theme, theme_name)] += n
+        sums = [a + int(b or 0) for a, b in zip(sums, [n, *figures], strict=True)]
     used = OpenDataset.views + OpenDataset.downloads + OpenDataset.api_calls
     return {
-        "datasets": totals[0], "rows": int(totals[1]), "views": int(totals[2]), "downloads": int(totals[3]),
-        "api_calls": int(totals[4]), "providers": len(by_provider), "themes": len(by_theme),
-        "by_provider": [tuple(r) for r in by_provider], "by_theme": [tuple(r) for r in by_theme],
+        "datasets": sums[0], "rows": sums[1], "views": sums[2], "downloads": sums[3], "api_calls": sums[4],
+        "providers": len(providers), "themes": len(themes),
+        "by_provider": _ranked(providers), "by_theme": _ranked(themes),
         "newest": list(db.scalars(select(OpenDataset).where(_open())
                                   .order_by(desc(OpenDataset.opened_at), OpenDataset.code).limit(limit))),
         "most_used": list(db.scalars(select(OpenDataset).where(_open())
                                      .order_by(desc(used), OpenDataset.code).limit(limit))),
     }
+
+
+def _ranked(counts: Counter[tuple[str, str]]) -> list[tuple[str, str, int]]:
+    return [(code, name, n) for (code, name), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0][0]))]
 
 
 def rankings(db: Session, by: str, *, days: int | None = None, limit: int = 20) -> list[dict[str, Any]]:

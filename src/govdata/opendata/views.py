@@ -21,7 +21,7 @@ from fastapi.responses import RedirectResponse, StreamingResponse
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from govdata.catalog import demands
+from govdata.catalog import dcat, demands
 from govdata.catalog import search as catalog_search
 from govdata.config import get_settings
 from govdata.db import get_db
@@ -32,6 +32,7 @@ from govdata.opendata.models import OpenDataset
 from govdata.standards import enums
 from govdata.web.deps import wants_partial
 from govdata.web.templating import render
+from govdata.web.text import excerpt, marked
 
 router = APIRouter(prefix="/open", include_in_schema=False)
 
@@ -57,11 +58,7 @@ def _page(request: Request, db: Session, name: str, context: dict[str, Any], *, 
     """A portal page; a full page shows the signed-in developer (if any) in the bar."""
     developer = None if wants_partial(request) else developers.resolve(db, request.cookies.get(developers.COOKIE))
     return render(request, name, {"enums": enums, "facet_titles": FACET_TITLES, "has_api_labels": HAS_API,
-                                  "base_url": base_url(), "developer": developer, **context}, status=status)
-
-
-def base_url() -> str:
-    return get_settings().base_url.rstrip("/")
+                                  "base_url": dcat.base_url(), "developer": developer, **context}, status=status)
 
 
 # ---- home ----------------------------------------------------------------------------------------------------
@@ -178,36 +175,15 @@ def _option(key: str, value: str, n: int, state: dict[str, str],
 
 
 def _result_view(dataset: OpenDataset, terms: list[str]) -> dict[str, Any]:
-    return {"dataset": dataset, "name": _marked(dataset.name, terms),
-            "summary": _excerpt(dataset.summary, terms), "rating": service.rating(dataset)}
+    return {"dataset": dataset, "name": marked(dataset.name, terms),
+            "summary": excerpt(dataset.summary, terms, fold=_fold), "rating": service.rating(dataset)}
 
 
-def _marked(text: str, terms: list[str]) -> list[tuple[str, bool]]:
-    """``text`` cut into (segment, is_a_search_term) pairs; the template escapes each and marks the terms."""
-    terms = [t for t in terms if t]
-    if not terms or not text:
-        return [(text, False)]
-    pattern = re.compile("|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)), re.IGNORECASE)
-    out, last = [], 0
-    for m in pattern.finditer(text):
-        if m.start() > last:
-            out.append((text[last:m.start()], False))
-        out.append((m.group(), True))
-        last = m.end()
-    if last < len(text):
-        out.append((text[last:], False))
-    return out
+def _fold(text: str) -> str:
+    """Text as the search compares it (the terms of ``search.patterns`` are folded the same way)."""
+    return catalog_search.normalize(text).lower()
 
 
-def _excerpt(text: str, terms: list[str], width: int = 110) -> list[tuple[str, bool]]:
-    text = " ".join((text or "").split())
-    if not text:
-        return []
-    lowered = catalog_search.normalize(text).lower()
-    hits = [p for p in (lowered.find(t) for t in terms if t) if p >= 0]
-    start = max(min(hits) - width // 3, 0) if hits else 0
-    piece = text[start:start + width]
-    return _marked(("…" if start else "") + piece + ("…" if start + width < len(text) else ""), terms)
 
 
 # ---- a dataset -----------------------------------------------------------------------------------------------
@@ -253,7 +229,8 @@ def dataset_page(ident: str, request: Request, preview: bool = False, db: Sessio
     usage.count(dataset.code, "views")
     context: dict[str, Any] = {
         "dataset": dataset, "items": _items(db, dataset), "history": service.history(db, dataset),
-        "rating": service.rating(dataset), "api": api_addresses(dataset),
+        "rating": service.rating(dataset), "api": api_addresses(dataset) if dataset.has_api else None,
+        "contact": dcat.public_contact(dataset.contact),
         "resources": service.resources(dataset), "inline_preview": preview,
         "showcases": showcases.for_dataset(db, dataset.code), "feedback": feedback.public_for(db, dataset.code),
     }
@@ -268,8 +245,9 @@ def _items(db: Session, dataset: OpenDataset) -> list[dict[str, Any]]:
 
 
 def api_addresses(dataset: OpenDataset) -> dict[str, str]:
-    """The dataset's machine addresses, absolute (from ``base_url``, never from the Host header)."""
-    root = base_url()
+    """The dataset's API addresses, absolute (from ``base_url``, never from the Host header); only for a dataset
+    opened through the API (``has_api``): a file-only dataset's resource has no datastore to query."""
+    root = dcat.base_url()
     rid = service.resource_id(dataset, "01")
     search_url = f"{root}/api/3/action/datastore_search?resource_id={rid}&limit=5"
     return {
@@ -298,7 +276,8 @@ def rankings(request: Request, by: Literal["views", "downloads", "api_calls", "r
 @router.get("/api")
 def api_docs(request: Request, db: Session = Depends(get_db)) -> Response:
     settings = get_settings()
-    sample = search.search(db, sort="views", page_size=1).datasets
+    # the most viewed dataset that the API serves: a file-only one would make the examples fail
+    sample = search.search(db, filters=search.Filters(has_api=True), sort="views", page_size=1).datasets
     example = sample[0] if sample else None
     return _page(request, db, "opendata/api_docs.html", {
         "example": example, "api": api_addresses(example) if example else None,

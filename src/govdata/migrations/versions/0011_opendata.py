@@ -126,6 +126,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_open_feedback_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_open_feedback_provider'), ['provider'], unique=False)
         batch_op.create_index(batch_op.f('ix_open_feedback_rater'), ['rater'], unique=False)
+        batch_op.create_index('uq_open_feedback_code_rater', ['code', 'rater'], unique=True)
 
     op.create_table('open_settings',
     sa.Column('code', sa.String(length=40), nullable=False),
@@ -197,6 +198,14 @@ def upgrade() -> None:
     with op.batch_alter_table('open_developer_sessions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_open_developer_sessions_developer_id'), ['developer_id'], unique=False)
 
+    if op.get_bind().dialect.name == "sqlite":
+        # The portal's search reads every open dataset's facet, text and sort columns; SQLite stores the rows
+        # wide (items JSON), so they are scanned from this covering index instead (4× less to read).
+        # PostgreSQL's cost is the LIKE itself, not the row width: no such index there. Not modelled
+        # (SQLite only); migrations/env.py and tests/test_migrations.py leave "open_search_*" alone.
+        op.execute("CREATE INDEX open_search_cover ON open_datasets (status, provider, theme_code, format, "
+                   "update_cycle, has_api, provider_name, theme_name, search_text, name, name_pinyin, opened_at, "
+                   "data_updated_at, modified_at, views, downloads, api_calls, rating_sum, rating_count, code)")
 
 
 def downgrade() -> None:
@@ -215,6 +224,7 @@ def downgrade() -> None:
     op.drop_table('open_showcases')
     op.drop_table('open_settings')
     with op.batch_alter_table('open_feedback', schema=None) as batch_op:
+        batch_op.drop_index('uq_open_feedback_code_rater')
         batch_op.drop_index(batch_op.f('ix_open_feedback_rater'))
         batch_op.drop_index(batch_op.f('ix_open_feedback_provider'))
         batch_op.drop_index(batch_op.f('ix_open_feedback_created_at'))
