@@ -4,14 +4,20 @@ being open in the catalog (private), and one withdrawn."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import anyio
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
+from starlette.types import ASGIApp, Message
 
 from govdata.ingest import service as ingest
-from govdata.opendata import listing, usage
+from govdata.opendata import developers, listing, usage
 from govdata.principal import CLI, Principal
 from tests.factories import liuzhou, make_org, make_user, principal_of, publish, resource_spec, with_standards
 from tests.ingest.conftest import PEOPLE_ITEMS, person, write_csv
@@ -108,3 +114,59 @@ def build_portal(db: Session, tmp: Path) -> Portal:
 @pytest.fixture
 def portal(db: Session, tmp_path: Path) -> Portal:
     return build_portal(db, tmp_path)
+
+
+# ---- shared helpers of the community tests (developers, feedback, showcases, demands, API) ------------------------
+
+@pytest.fixture
+def fresh_limits() -> Iterator[None]:
+    """Forget the in-memory throttles, key caches and counts before and after a test
+    (``pytestmark = pytest.mark.usefixtures("fresh_limits")``)."""
+    developers.reset()
+    yield
+    developers.reset()
+
+
+def csrf(client: TestClient, path: str = "/open/developer") -> str:
+    """The CSRF token of the form on a page (which also sets the CSRF cookie)."""
+    match = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+@dataclass
+class Posted:
+    status: int
+    body: bytes
+    pulled: int  # bytes of the request body the application read
+
+
+def post_counting(app: ASGIApp, path: str, body: bytes, *, content_type: str = "application/json",
+                  chunk: int = 64 << 10, declare_length: bool = False) -> Posted:
+    """POST ``body`` to the application in ``chunk``-sized messages (as a chunked upload arrives, without
+    Content-Length unless ``declare_length``), counting how much of it the application pulled."""
+    parts = [body[i:i + chunk] for i in range(0, len(body), chunk)]
+    pulled, sent = 0, []
+    headers = [(b"host", b"testserver"), (b"content-type", content_type.encode())]
+    if declare_length:
+        headers.append((b"content-length", str(len(body)).encode()))
+
+    async def receive() -> Message:
+        nonlocal pulled
+        if not parts:
+            return {"type": "http.disconnect"}
+        part = parts.pop(0)
+        pulled += len(part)
+        return {"type": "http.request", "body": part, "more_body": bool(parts)}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    path_only, _, query = path.partition("?")
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": path_only, "raw_path": path_only.encode(), "query_string": query.encode(), "root_path": "",
+             "headers": headers, "client": ("127.0.0.1", 50000), "server": ("testserver", 80)}
+    with ThreadPoolExecutor(1) as thread:  # its own event loop, whatever runs in this thread
+        thread.submit(anyio.run, app, scope, receive, send).result()
+    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    return Posted(status, b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body"), pulled)

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from govdata.opendata import developers, service
+from govdata.opendata import service
+from govdata.web.middleware import BodyLimitMiddleware
 from tests.factories import token_for
 
-
-@pytest.fixture(autouse=True)
-def _fresh_limits():
-    developers.reset()
-    yield
-    developers.reset()
+pytestmark = pytest.mark.usefixtures("fresh_limits")
 
 
 def test_a_token_is_needed(client, db, portal):
@@ -109,3 +105,21 @@ def test_rating_through_the_api(client, db, portal):
     assert r.json()["rating_count"] == 1 and r.json()["rating"] == 5
     assert client.post(url, json={"kind": "rating", "rating": 0}).status_code == 422
     assert service.rating(service.get_open(db, portal.people)) == 5
+
+
+def test_public_bodies_have_a_smaller_cap_than_uploads():
+    limits = BodyLimitMiddleware(None, max_bytes=2 << 30)
+    for path in ("/api/3/action/package_search", "/api/action/package_show", "/open/demands/new",
+                 "/open/datasets/x/rate", "/api/v1/opendata/developers", "/api/v1/opendata/datasets/x/feedback"):
+        assert limits.limit_for(path) == 1 << 20, path
+    for path in ("/api/v1/ingest/uploads", "/opendata/feedback/1/answer", "/openness", "/api/v1/catalog/resources"):
+        assert limits.limit_for(path) == 2 << 30, path
+    assert BodyLimitMiddleware(None, max_bytes=1000).limit_for("/open/x") == 1000  # never above the upload limit
+
+
+def test_an_oversized_rating_or_report_is_413(client, db, portal):
+    url = f"/api/v1/opendata/datasets/{portal.hospitals}/feedback"
+    r = client.post(url, json={"kind": "error", "content": "x" * (2 << 20)})
+    assert r.status_code == 413 and r.json()["error"]["code"] == "upload_too_large"
+    r = client.post(url, json={"kind": "error", "content": "x" * 100})
+    assert r.status_code == 201

@@ -9,11 +9,14 @@ import ckanapi
 import pytest
 import requests
 
+from govdata.catalog import service as catalog
+from govdata.catalog.schemas import ResourceIn, ReviewIn
 from govdata.config import get_settings
 from govdata.db import utcnow
 from govdata.opendata import developers, listing, service, usage
 from govdata.opendata.models import ApiKey, Developer, OpenDataset
-from tests.opendata.conftest import Portal
+from govdata.principal import CLI
+from tests.opendata.conftest import Portal, post_counting
 
 INJECTIONS = ("'; DROP TABLE open_datasets; --", '" OR 1=1 --', "%' OR '1'='1", "\\'); SELECT 1; --", "*:* OR 1")
 
@@ -305,3 +308,78 @@ def test_rate_limits_anonymous_and_per_key(db, portal: Portal, live_server, ckan
             keyed.action.package_list()
     with ckanapi.RemoteCKAN(live_server, apikey="gdo_unknown") as unknown, pytest.raises(ckanapi.NotAuthorized):
         unknown.action.package_list()
+
+
+def _files_only(db, portal: Portal, code: str) -> None:
+    """Republish a resource through the catalog as shared by file only: the portal then serves it without an API."""
+    doc = catalog.read_for(db, CLI, code)
+    data = {k: doc[k] for k in ResourceIn.model_fields if k in doc}
+    data.update(share_method="file", items=doc["items"])
+    catalog.update(db, portal.scj, code, ResourceIn.model_validate(data))
+    catalog.submit(db, portal.scj, code)
+    catalog.review(db, CLI, code, ReviewIn(decision="approve"))
+    assert not service.get_open(db, code).has_api
+
+
+def test_res_format_follows_each_datasets_resources(db, portal: Portal, ckan):
+    _files_only(db, portal, portal.companies)
+    companies = _slug(db, portal.companies)
+    assert [r["format"] for r in ckan.action.package_show(id=companies)["resources"]] == ["CSV", "XLSX", "JSON"]
+
+    faceted = ckan.action.package_search(**{"facet.field": '["res_format"]'})
+    assert faceted["facets"]["res_format"] == {"CSV": 3, "XLSX": 3, "JSON": 3, "API": 2}
+    with_api = ckan.action.package_search(fq="res_format:API", rows=10)
+    assert with_api["count"] == 2 and companies not in [r["name"] for r in with_api["results"]]
+    assert [r["name"] for r in ckan.action.package_search(fq="-res_format:api")["results"]] == [companies]
+    assert ckan.action.package_search(fq="res_format:CSV")["count"] == 3
+    only_scj = ckan.action.package_search(fq="organization:scj", **{"facet.field": '["res_format"]'})
+    assert only_scj["facets"]["res_format"] == {"CSV": 1, "XLSX": 1, "JSON": 1}
+    none = ckan.action.package_search(q="没有这样的数据", **{"facet.field": '["res_format"]'})
+    assert none["count"] == 0 and none["facets"]["res_format"] == {}
+
+
+def test_deeply_nested_json_is_a_bad_request_not_a_crash(db, portal: Portal, live_server):
+    deep = "[" * 5000 + "]" * 5000
+    url = f"{live_server}/api/3/action/package_search"
+    posted = requests.post(url, data=f'{{"q": {deep}}}'.encode(), headers={"Content-Type": "application/json"},
+                           timeout=10)
+    assert posted.status_code == 400 and posted.json().startswith("Bad request - JSON Error")
+    form = requests.post(url, data={f'{{"q": {deep}}}': ""}, timeout=10)  # a form holding one JSON document
+    assert form.status_code == 400 and form.json().startswith("Bad request - JSON Error")
+    csv_id = service.resource_id(db.get(OpenDataset, portal.hospitals), "01")
+    got = requests.get(f"{live_server}/api/3/action/datastore_search", timeout=10,
+                       params={"resource_id": csv_id, "filters": '{"district": ' + deep + "}"})
+    assert got.status_code == 409 and got.json()["error"]["__type"] == "Validation Error"
+    assert "filters" in got.json()["error"]
+    fields = requests.get(f"{live_server}/api/3/action/datastore_search", timeout=10,
+                          params={"resource_id": csv_id, "fields": deep})
+    assert fields.status_code == 409 and "fields" in fields.json()["error"]
+    assert requests.get(f"{live_server}/api/3/action/package_list", timeout=10).status_code == 200
+
+
+def test_a_large_body_is_refused_before_it_is_read(db, portal: Portal, client):
+    big = b'{"q": "' + b"x" * (2 << 20) + b'"}'  # 2 MiB
+    for path in ("/api/3/action/package_search", "/api/action/package_search"):
+        r = client.post(path, content=big, headers={"Content-Type": "application/json"})
+        assert r.status_code == 413, r.text
+        assert r.json()["success"] is False and r.json()["error"]["__type"] == "Request Entity Too Large"
+    # declared too big: nothing of it is read; sent without a length: reading stops at the cap (1 MiB)
+    declared = post_counting(client.app, "/api/3/action/package_search", big, declare_length=True)
+    assert declared.status == 413 and declared.pulled == 0
+    streamed = post_counting(client.app, "/api/3/action/package_search", big)
+    assert streamed.status == 413 and streamed.pulled <= (1 << 20) + (64 << 10) < len(big)
+    small = client.post("/api/3/action/package_search", json={"q": "x" * 1000})
+    assert small.status_code == 200 and small.json()["success"] is True
+
+
+def test_the_rate_limit_comes_before_the_body_is_read(db, portal: Portal, client, monkeypatch):
+    monkeypatch.setenv("GOVDATA_OPEN_ANONYMOUS_PER_MINUTE", "1")
+    get_settings.cache_clear()
+    developers.reset()
+    _fresh_minute()
+    big = b'{"q": "' + b"x" * (2 << 20) + b'"}'
+    first = post_counting(client.app, "/api/3/action/package_search", big)
+    assert first.status == 413  # counted, then refused while reading
+    second = post_counting(client.app, "/api/3/action/package_search", big)
+    assert second.status == 429 and second.pulled == 0  # refused without reading any of it
+    assert b"Rate Limit Error" in second.body

@@ -11,24 +11,20 @@ from sqlalchemy import select
 
 from govdata.catalog import demands
 from govdata.catalog.models import OpenDemand
-from govdata.opendata import developers
 from govdata.opendata.models import OpenDataset
 from tests.factories import PASSWORD, token_for
+from tests.opendata.conftest import csrf, post_counting
 
 HOSTILE_TITLE = "<script>alert('x')</script>"
 FORMULA = "=cmd|' /C calc'!A0"
 SQL = "'); DROP TABLE open_demands; --"
 
 
-@pytest.fixture(autouse=True)
-def _fresh_limits():
-    developers.reset()
-    yield
-    developers.reset()
+pytestmark = pytest.mark.usefixtures("fresh_limits")
 
 
 def _csrf(client, path: str = "/open/demands/new") -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text).group(1)
+    return csrf(client, path)
 
 
 def _file(client, **fields):
@@ -166,3 +162,22 @@ def test_demands_through_the_api(client, db, portal):
                                                        "target_org": "NOPE"})
     assert r.status_code == 422 and r.json()["error"]["code"] == "org_not_found"
     assert client.get("/api/v1/opendata/demands/999").status_code == 404
+
+
+def test_an_oversized_filing_is_refused_before_it_is_read(client, db, portal):
+    """Public bodies are capped at 1 MiB (the app-wide upload limit is far larger): 413, nothing stored."""
+    big = "x" * (2 << 20)
+    r = client.post("/open/demands/new", follow_redirects=False, data={
+        "csrf_token": _csrf(client), "title": "t", "description": big, "requester": "r"})
+    assert r.status_code == 413 and "上传内容超过允许的上限(1 MB)" in r.text  # the portal's error page
+    r = client.post("/api/v1/opendata/demands", json={"title": "t", "description": big, "requester": "r"})
+    assert r.status_code == 413 and r.json()["error"]["code"] == "upload_too_large"
+    assert r.json()["error"]["details"] == {"limit_bytes": 1 << 20}
+    streamed = post_counting(client.app, "/api/v1/opendata/demands", big.encode())
+    assert streamed.status == 413 and streamed.pulled < len(big) and b"upload_too_large" in streamed.body
+    form = post_counting(client.app, "/open/demands/new", b"description=" + big.encode(),
+                         content_type="application/x-www-form-urlencoded")
+    assert form.status == 413 and form.pulled < len(big)
+    assert db.scalar(select(OpenDemand)) is None
+    r = client.post("/api/v1/opendata/demands", json={"title": "t", "description": "d" * 2000, "requester": "r"})
+    assert r.status_code == 201  # an ordinary filing is untouched

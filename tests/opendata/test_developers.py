@@ -1,5 +1,6 @@
 """Developers on the portal: registration rules, sign-in with lock-out, the session cookie, API keys shown once and
-kept as a hash, revocation, and the rate limits of ``developers.take``."""
+kept as a hash, revocation, the rate limits of ``developers.take``, and what registering and signing in reveal
+(nothing about whether an account exists) and how often one address may try."""
 
 from __future__ import annotations
 
@@ -16,19 +17,11 @@ from govdata.opendata.models import ApiKey, Developer, DeveloperSession
 from govdata.opendata.schemas import DeveloperIn, KeyLimits
 from govdata.principal import CLI, anonymous
 from tests.factories import liuzhou, token_for
+from tests.opendata.conftest import csrf as _csrf
 
 PASSWORD = "Open-Data-2024!"
 
-
-@pytest.fixture(autouse=True)
-def _fresh_limits():
-    developers.reset()
-    yield
-    developers.reset()
-
-
-def _csrf(client, path: str = "/open/developer") -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text).group(1)
+pytestmark = pytest.mark.usefixtures("fresh_limits")
 
 
 def _register(client, **fields):
@@ -66,10 +59,12 @@ def test_registration_rules_and_messages(client, db):
     assert row.password_hash.startswith("$argon2") and PASSWORD not in row.password_hash
 
     client.cookies.clear()
-    r = _register(client, email="dev@example.com")
-    assert r.status_code == 409 and "该电子邮箱已注册" in r.text
-    r = _register(client, email="other@example.com", phone="13800138000")
-    assert r.status_code == 409 and "该手机号码已注册" in r.text
+    taken_email = _register(client, email="dev@example.com")
+    taken_phone = _register(client, email="other@example.com", phone="13800138000")
+    for r in (taken_email, taken_phone):  # one answer, which does not repeat what was taken
+        assert r.status_code == 409 and "该电子邮箱或手机号码已注册" in r.text and "account_exists" in r.text
+        assert "dev@example.com" not in r.text.replace('value="dev@example.com"', "")
+        assert "13800138000" not in r.text.replace('value="13800138000"', "")
 
 
 def test_registration_signs_in_with_a_session_cookie_whose_hash_only_is_stored(client, db):
@@ -101,11 +96,23 @@ def test_sign_in_by_email_or_phone_and_lockout(client, db):
     for _ in range(max_failures):
         r = _login(client, "LOCK@example.com", "Wrong-Passw0rd")
         assert r.status_code == 401 and "账号或密码错误" in r.text
-    r = _login(client, "lock@example.com")  # the right password, but locked now
-    assert r.status_code == 403 and "账号已锁定" in r.text
+    wrong = _login(client, "lock@example.com", "Wrong-Passw0rd")
+    locked = _login(client, "lock@example.com")  # the right password, but locked now
+    unknown = _login(client, "nobody@example.com", "Wrong-Passw0rd")
     assert client.cookies.get("gd_dev") is None
-    r = _login(client, "nobody@example.com", "Wrong-Passw0rd")
-    assert r.status_code == 401 and "账号或密码错误" in r.text  # does not say whether the account exists
+    # locked, wrong password and no such account look the same to the caller
+    assert wrong.status_code == locked.status_code == unknown.status_code == 401
+    assert _error_of(wrong) == _error_of(locked) == _error_of(unknown) == ("invalid_credentials",
+                                                                           developers.BAD_LOGIN)
+    db.expire_all()
+    assert db.scalar(select(Developer).where(Developer.email == "lock@example.com")).locked_until is not None
+
+
+def _error_of(response) -> tuple[str, str]:
+    """The code and message of the error box on a developer page."""
+    match = re.search(r'data-code="([a-z_]+)"[^>]*>\s*([^<]*?)\s*<', response.text)
+    assert match, response.text
+    return match.group(1), match.group(2)
 
 
 def test_key_is_shown_once_and_only_its_hash_is_kept(client, db):
@@ -225,9 +232,72 @@ def test_register_through_the_api(client, db):
     assert r.status_code == 201 and r.json()["phone"] == "13700137000" and "password_hash" not in r.json()
     r = client.post("/api/v1/opendata/developers", json={"phone": "13700137000", "display_name": "x",
                                                           "password": PASSWORD})
-    assert r.status_code == 409 and r.json()["error"]["code"] == "phone_taken"
+    assert r.status_code == 409 and r.json()["error"]["code"] == "account_exists"
+    assert "13700137000" not in r.json()["error"]["message"]
     r = client.post("/api/v1/opendata/developers", json={"email": "a@b", "display_name": "x", "password": PASSWORD})
     assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_email"
     r = client.post("/api/v1/opendata/developers", json={"email": "weak@example.com", "display_name": "x",
                                                           "password": "short"})
     assert r.status_code == 422 and r.json()["error"]["code"] == "weak_password"
+
+
+def test_failed_registrations_count_towards_the_address_throttle(client, db):
+    _developer(db, email="taken@example.com")
+    limit = developers.THROTTLES["register"][0]
+    for n in range(limit):  # probing which addresses are registered: every refusal counts
+        r = client.post("/api/v1/opendata/developers", json={"email": "taken@example.com", "display_name": f"x{n}",
+                                                              "password": PASSWORD})
+        assert r.status_code == 409 and r.json()["error"]["code"] == "account_exists"
+    r = client.post("/api/v1/opendata/developers", json={"email": "new@example.com", "display_name": "新用户",
+                                                          "password": PASSWORD})
+    assert r.status_code == 429 and r.json()["error"]["code"] == "rate_limited" and int(r.headers["retry-after"]) > 0
+    r = _register(client, email="new@example.com")  # the page shares the address's count
+    assert r.status_code == 429 and "提交过于频繁" in r.text
+    assert db.scalar(select(Developer).where(Developer.email == "new@example.com")) is None
+
+
+def test_sign_in_failures_are_throttled_per_address(client, db):
+    _developer(db, email="spray@example.com")
+    limit = developers.THROTTLES["login"][0]
+    for n in range(limit):  # one wrong password each on many accounts stays under every account's lock-out
+        assert _login(client, f"user{n}@example.com", "Wrong-Passw0rd").status_code == 401
+    r = _login(client, "spray@example.com")  # even the right password, from this address, for now
+    assert r.status_code == 429 and "提交过于频繁" in r.text
+    assert client.cookies.get("gd_dev") is None
+    developers.reset()  # the window has passed
+    assert _login(client, "spray@example.com").status_code == 303
+
+
+def test_successful_sign_ins_do_not_count_towards_the_throttle(client, db):
+    _developer(db, email="busy@example.com")
+    for _ in range(developers.THROTTLES["login"][0] + 2):
+        client.cookies.clear()
+        assert _login(client, "busy@example.com").status_code == 303
+
+
+def test_throttled_counts_as_its_bucket_says(monkeypatch):
+    monkeypatch.setitem(developers.THROTTLES, "t_success", (1, 60, "success"))
+    monkeypatch.setitem(developers.THROTTLES, "t_failure", (1, 60, "failure"))
+    monkeypatch.setitem(developers.THROTTLES, "t_always", (1, 60, "always"))
+
+    def attempt(bucket: str, fail: bool) -> None:
+        with developers.throttled(bucket, "10.1.1.1"):
+            if fail:
+                raise Unauthenticated("x")
+
+    with pytest.raises(Unauthenticated):
+        attempt("t_success", fail=True)
+    attempt("t_success", fail=False)  # the failure did not count
+    with pytest.raises(developers.RateLimited):
+        attempt("t_success", fail=False)
+    attempt("t_failure", fail=False)
+    with pytest.raises(Unauthenticated):
+        attempt("t_failure", fail=True)
+    with pytest.raises(developers.RateLimited):
+        attempt("t_failure", fail=False)
+    with pytest.raises(Unauthenticated):
+        attempt("t_always", fail=True)
+    with pytest.raises(developers.RateLimited):
+        attempt("t_always", fail=False)
+    with developers.throttled("t_always", "10.1.1.2"):  # another address has its own count
+        pass

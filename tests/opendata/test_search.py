@@ -88,7 +88,7 @@ def test_unknown_sort_is_refused(db, portal):
 def test_rating_sort_puts_unrated_last(db, portal):
     from govdata.opendata import feedback
 
-    feedback.rate(db, portal.people, 3, developer_id=None, ip="10.0.0.9", user_agent="t")
+    feedback.rate(db, portal.people, 3, developer_id=None, ip="10.0.0.9")
     assert names(search.search(db, sort="rating"))[0] == "户籍人口统计"
 
 

@@ -3,27 +3,21 @@ open datasets."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from sqlalchemy import select
 
-from govdata.opendata import developers, showcases
+from govdata.opendata import showcases
 from govdata.opendata.models import OpenDataset, Showcase
 from tests.factories import PASSWORD, token_for
+from tests.opendata.conftest import csrf
 
 HOSTILE = '<img src=x onerror=alert(1)>" OR 1=1 --'
 
-
-@pytest.fixture(autouse=True)
-def _fresh_limits():
-    developers.reset()
-    yield
-    developers.reset()
+pytestmark = pytest.mark.usefixtures("fresh_limits")
 
 
 def _csrf(client, path: str = "/open/showcases/new") -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text).group(1)
+    return csrf(client, path)
 
 
 def _submit(client, **fields):
@@ -34,9 +28,8 @@ def _submit(client, **fields):
 
 def _login(client, username: str) -> None:
     client.cookies.clear()
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
-    r = client.post("/login", data={"username": username, "password": PASSWORD, "next": "/", "csrf_token": csrf},
-                    follow_redirects=False)
+    r = client.post("/login", data={"username": username, "password": PASSWORD, "next": "/",
+                                    "csrf_token": csrf(client, "/login")}, follow_redirects=False)
     assert r.status_code == 303
 
 

@@ -136,7 +136,7 @@ def _community(db: Session) -> None:
         if dataset is None:
             continue
         for i, star in enumerate(stars):
-            feedback.rate(db, dataset.code, star, developer_id=None, ip=f"10.0.0.{i + 1}", user_agent="demo")
+            feedback.rate(db, dataset.code, star, developer_id=None, ip=f"10.0.0.{i + 1}")
     if hospitals is not None:
         item = feedback.report(db, hospitals.code, "error", "柳州市工人医院的核定床位数与医院官网公布的不一致,请核实。",
                                author="市民李先生", contact="13800000000", attempt=public)

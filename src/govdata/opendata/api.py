@@ -3,7 +3,8 @@
 Staff (a person's bearer token): the opening workflow (candidates, settings, pre-open check, withdraw, a check's
 report), the feedback inbox and answers, the showcase review, developers' key limits, assigning demands.
 Public (no token): registering as a developer, filing a demand, submitting a showcase, rating or reporting on an
-open dataset — throttled per client address. Errors are ``{"error": {"code", "message"}}`` with stable codes;
+open dataset — throttled per client address (``developers.throttled``); bodies are capped at 1 MiB
+(``BodyLimitMiddleware``). Errors are ``{"error": {"code", "message"}}`` with stable codes;
 another department's item is 403, a dataset that is not open is 404 ``dataset_not_found``.
 """
 
@@ -19,7 +20,6 @@ from govdata.catalog.schemas import PublicDemandIn
 from govdata.db import get_db
 from govdata.errors import Forbidden
 from govdata.opendata import developers, feedback, listing, service, showcases
-from govdata.opendata.community_views import THROTTLES, client_of
 from govdata.opendata.models import OpenCheck, OpenDataset
 from govdata.opendata.schemas import (
     CheckIn,
@@ -131,15 +131,15 @@ def dataset_feedback(code: str, data: FeedbackIn, request: Request,
                      db: Session = Depends(get_db)) -> dict[str, Any]:
     """Public: rate (kind "rating", 1–5) or report an error / ask a question on an open dataset."""
     developer_id = developers.key_owner(db, developers.key_from_headers(request.headers))
-    ip, agent, _ = request_meta(request)
+    ip = request_meta(request)[0]
     if data.kind == "rating":
-        dataset = feedback.rate(db, code, data.rating or 0, developer_id=developer_id, ip=ip, user_agent=agent)
+        with developers.throttled("rating", ip):
+            dataset = feedback.rate(db, code, data.rating or 0, developer_id=developer_id, ip=ip)
         return {"code": dataset.code, "rating": service.rating(dataset), "rating_count": dataset.rating_count}
     service.get_open(db, code)
-    developers.throttle("report", client_of(request), *THROTTLES["report"])
-    item = feedback.report(db, code, data.kind, data.content, author=data.author, contact=data.contact,
-                           developer_id=developer_id, attempt=attempt_principal(request))
-    developers.note("report", client_of(request))
+    with developers.throttled("report", ip):
+        item = feedback.report(db, code, data.kind, data.content, author=data.author, contact=data.contact,
+                               developer_id=developer_id, attempt=attempt_principal(request))
     return {"id": item.id, "kind": item.kind, "status": item.status, "provider": item.provider,
             "due_date": item.due_date.isoformat() if item.due_date else None}
 
@@ -161,10 +161,9 @@ def showcase_list(status: str | None = Query(None, max_length=16), db: Session =
 @router.post("/showcases", status_code=201)
 def showcase_submit(data: ShowcaseIn, request: Request, db: Session = Depends(get_db)) -> dict[str, Any]:
     """Public: submit a showcase (a contact is required; it is reviewed before it is shown)."""
-    developers.throttle("showcase", client_of(request), *THROTTLES["showcase"])
     developer_id = developers.key_owner(db, developers.key_from_headers(request.headers))
-    item = showcases.submit(db, data, developer_id=developer_id, attempt=attempt_principal(request))
-    developers.note("showcase", client_of(request))
+    with developers.throttled("showcase", request_meta(request)[0]):
+        item = showcases.submit(db, data, developer_id=developer_id, attempt=attempt_principal(request))
     return {"id": item.id, "status": item.status, "datasets": item.datasets}
 
 
@@ -180,9 +179,8 @@ def showcase_review(showcase_id: int, data: ShowcaseReview, db: Session = Depend
 @router.post("/developers", status_code=201)
 def developer_register(data: DeveloperIn, request: Request, db: Session = Depends(get_db)) -> dict[str, Any]:
     """Public: register a developer account (usable at once; keys are created on /open/developer)."""
-    developers.throttle("register", client_of(request), *THROTTLES["register"])
-    developer = developers.register(db, data, attempt_principal(request))
-    developers.note("register", client_of(request))
+    with developers.throttled("register", request_meta(request)[0]):
+        developer = developers.register(db, data, attempt_principal(request))
     return developers.developer_dict(developer)
 
 
@@ -219,9 +217,8 @@ def demand_list(status: str | None = Query(None, max_length=16), org: str | None
 @router.post("/demands", status_code=201)
 def demand_file(data: PublicDemandIn, request: Request, db: Session = Depends(get_db)) -> dict[str, Any]:
     """Public: file a demand to open data."""
-    developers.throttle("demand", client_of(request), *THROTTLES["demand"])
-    demand = demands.file_public(db, data, attempt_principal(request))
-    developers.note("demand", client_of(request))
+    with developers.throttled("demand", request_meta(request)[0]):
+        demand = demands.file_public(db, data, attempt_principal(request))
     return {"id": demand.id, "status": demand.status, "target_org": demand.target_org,
             "due_date": demand.due_date.isoformat() if demand.due_date else None}
 

@@ -4,8 +4,11 @@ Routes: ``/api/3/action/{action}`` and ``/api/action/{action}`` (ckanapi's Remot
 query parameters or POST with a JSON body or a form, as CKAN's ``api.action`` view reads them. Answers are CKAN's
 envelope ``{"help", "success", "result"}``; failures are CKAN's error dicts with its statuses — Not Found Error 404,
 Validation Error 409 (field → [messages]), Authorization Error 403 — and an unknown action CKAN's 400 with the JSON
-string ``"Bad request - Action name not known: <name>"``. Over a rate limit: 429, ``Retry-After`` and
-``{"__type": "Rate Limit Error"}`` (not a CKAN type; ckanapi raises CKANAPIError).
+string ``"Bad request - Action name not known: <name>"``; a body or parameter that is not JSON (or nested too deep to
+read) CKAN's 400 ``"Bad request - JSON Error: …"``. Over a rate limit: 429, ``Retry-After`` and
+``{"__type": "Rate Limit Error"}`` (not a CKAN type; ckanapi raises CKANAPIError); a body over 1 MiB (the
+``BodyLimitMiddleware`` cap for these paths): 413 ``{"__type": "Request Entity Too Large"}``. A call is counted
+against the rate limit before its body is read.
 
 Mapping: a package is an open dataset (``name`` its slug, ``id`` its package id, the resource code also accepted);
 an organisation a department with open datasets (``name`` its lower-cased code); a group a theme (``name`` the
@@ -29,15 +32,14 @@ from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from sqlalchemy import asc, desc, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ScalarResult, asc, desc, func, select
+from sqlalchemy.orm import Session, load_only
 from starlette.concurrency import run_in_threadpool
 
 from govdata.catalog import dcat
-from govdata.config import get_settings
 from govdata.db import get_db
 from govdata.errors import AppError, NotFound
-from govdata.opendata import datafiles, developers, metadata, search, service, usage
+from govdata.opendata import datafiles, developers, listing, metadata, search, service, usage
 from govdata.opendata.models import OpenDataset
 from govdata.standards import enums
 
@@ -133,7 +135,7 @@ def json_param(data: dict[str, Any], name: str, *, objects_only: bool = False, l
     if isinstance(value, str) and value.strip()[:1] in ("{", "["):
         try:
             value = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):  # nested too deep is not JSON we read either
             if lenient:  # CKAN's unicode_or_json_validator: not JSON, so plain text
                 return value
             raise invalid(name, "Could not parse as valid JSON") from None
@@ -144,8 +146,7 @@ def json_param(data: dict[str, Any], name: str, *, objects_only: bool = False, l
 
 # ---- package dicts ------------------------------------------------------------------------------
 
-def base_url() -> str:
-    return get_settings().base_url.rstrip("/")
+base_url = dcat.base_url
 
 
 def ckan_time(value: datetime | None) -> str | None:
@@ -158,7 +159,7 @@ def ckan_time(value: datetime | None) -> str | None:
 
 
 def org_name(code: str) -> str:
-    return metadata.slug(code)
+    return listing.slug_of(code) or "x"
 
 
 def org_id(code: str) -> str:
@@ -233,7 +234,6 @@ def package_dict(dataset: OpenDataset) -> dict[str, Any]:
 
 FQ_FIELDS = ("organization", "owner_org", "groups", "tags", "res_format", "license_id", "name", "id",
              "update_cycle", "has_api", "metadata_modified", "metadata_created")
-RES_FORMATS = frozenset(spec[2].lower() for spec in service.RESOURCES)
 _FQ_TOKEN = re.compile(r"""
     \s*(?:
       (?P<op>AND|OR|&&|\|\|)(?=\s|$)
@@ -312,16 +312,27 @@ FQ_COLUMNS = (OpenDataset.code, OpenDataset.slug, OpenDataset.package_id, OpenDa
               OpenDataset.keywords, OpenDataset.modified_at, OpenDataset.opened_at)
 
 
+def res_formats(dataset: OpenDataset) -> list[str]:
+    """The formats of a dataset's resources as its package dict lists them (no API for a files-only dataset)."""
+    return [r["format"] for r in service.resources(dataset)]
+
+
+def _open_datasets(db: Session, *where: Any) -> ScalarResult[OpenDataset]:
+    """Open datasets with only what fq, facets and ``service.resources`` read (not items, search text)."""
+    return db.scalars(select(OpenDataset).options(load_only(*FQ_COLUMNS, OpenDataset.name))
+                      .where(OpenDataset.status == "open", *where))
+
+
 def _rows(db: Session) -> list[Row]:
     rows = []
-    for code, slug_, pid, provider, theme, license_id, cycle, has_api, keywords, modified, opened in db.execute(
-            select(*FQ_COLUMNS).where(OpenDataset.status == "open")):
-        org = {provider.lower(), org_name(provider), org_id(provider)}
-        rows.append(Row(code, {
-            "organization": org, "owner_org": org, "groups": {theme}, "tags": set(keywords or []),
-            "res_format": set(RES_FORMATS), "license_id": {license_id.lower()}, "name": {slug_},
-            "id": {pid, code}, "update_cycle": {cycle}, "has_api": {"true" if has_api else "false"},
-        }, {"metadata_modified": modified, "metadata_created": opened}))
+    for ds in _open_datasets(db):
+        org = {ds.provider.lower(), org_name(ds.provider), org_id(ds.provider)}
+        rows.append(Row(ds.code, {
+            "organization": org, "owner_org": org, "groups": {ds.theme_code}, "tags": set(ds.keywords or []),
+            "res_format": {f.lower() for f in res_formats(ds)}, "license_id": {ds.license_id.lower()},
+            "name": {ds.slug}, "id": {ds.package_id, ds.code}, "update_cycle": {ds.update_cycle},
+            "has_api": {"true" if ds.has_api else "false"},
+        }, {"metadata_modified": ds.modified_at, "metadata_created": ds.opened_at}))
     return rows
 
 
@@ -472,9 +483,15 @@ def _facet_counts(db: Session, field: str, result: search.Result, filters: searc
         if field == "organization":
             return [(org_name(v), label, n) for v, label, n in items]
         return list(items)
-    if field == "res_format":
-        return [(spec[2], spec[2], result.total) for spec in service.RESOURCES] if result.total else []
     counts: Counter[str] = Counter()
+    if field == "res_format":  # every dataset has the three files; the API only where has_api: two counts
+        rows = db.execute(select(OpenDataset.has_api, func.count()).where(*search.conditions(q, filters))
+                          .group_by(OpenDataset.has_api)).all()
+        total = sum(n for _, n in rows)
+        with_api = sum(n for has_api, n in rows if has_api)
+        counts.update({spec[2]: total for spec in service.RESOURCES if spec[1] != "api"})
+        counts["API"] = with_api
+        return [(v, v, n) for v, n in counts.most_common() if n]
     column = OpenDataset.license_id if field == "license_id" else OpenDataset.keywords
     for (value,) in db.execute(select(column).where(*search.conditions(q, filters))):
         counts.update((value or []) if field == "tags" else [value])
@@ -728,19 +745,20 @@ async def _request_data(request: Request) -> dict[str, Any]:
         data = mixed(parse_qsl(request.url.query, keep_blank_values=True))
     else:
         body = await request.body() if request.method == "POST" else b""
-        data = json.loads(body) if body.strip() else {}
+        data = json.loads(body) if body.strip() else {}  # RecursionError when nested too deep
     if not isinstance(data, dict):
         raise ValueError(f"Request data JSON decoded to {type(data).__name__} but it needs to be a dictionary.")
     data.pop("callback", None)
     return data
 
 
-def _run(db: Session, name: str, data: dict[str, Any], call: Call, key: str | None, client: str) -> Any:
-    developers.take(db, key, client)
+def _run(db: Session, name: str, data: dict[str, Any], call: Call) -> Any:
     return ACTIONS[name](db, data, call)
 
 
 def _from_app_error(exc: AppError) -> CkanError:
+    if exc.status == 413:  # BodyLimitMiddleware, raised while the body was read
+        return CkanError(413, {"__type": "Request Entity Too Large", "message": exc.message})
     if exc.status == 429:
         retry = str(getattr(exc, "retry_after", 60))
         return CkanError(429, {"__type": "Rate Limit Error", "message": exc.message}, {"Retry-After": retry})
@@ -759,14 +777,20 @@ async def action(action: str, request: Request, db: Session = Depends(get_db)) -
     if action not in ACTIONS:
         return _json(400, f"Bad request - Action name not known: {action[:100]}")
     envelope: dict[str, Any] = {"help": f"{base_url()}/api/3/action/help_show?name={action}"}
+    client = request.client.host if request.client else "-"
     try:
+        # counted (or refused) before the body is read: a flood of bodies meets the rate limit first
+        await run_in_threadpool(developers.take, db, developers.key_from_headers(request.headers), client)
         data = await _request_data(request)
+    except AppError as exc:
+        error = _from_app_error(exc)
+        return _json(error.status, {**envelope, "success": False, "error": error.error}, error.headers)
+    except RecursionError:
+        return _json(400, "Bad request - JSON Error: nested too deeply")
     except (ValueError, UnicodeDecodeError) as exc:
         return _json(400, f"Bad request - JSON Error: {str(exc)[:200]}")
-    client = request.client.host if request.client else "-"
-    key = developers.key_from_headers(request.headers)
     try:
-        result = await run_in_threadpool(_run, db, action, data, Call(action, request.url.path), key, client)
+        result = await run_in_threadpool(_run, db, action, data, Call(action, request.url.path))
     except CkanError as exc:
         return _json(exc.status, {**envelope, "success": False, "error": exc.error}, exc.headers)
     except AppError as exc:

@@ -3,9 +3,9 @@
 (/opendata/feedback, /opendata/showcases, /opendata/demands).
 
 Public pages extend ``opendata/base_public.html`` and know the signed-in developer from the ``gd_dev`` cookie;
-staff pages extend ``base.html`` and need a staff session. Every form posts with the CSRF token. Anonymous filing is
-throttled per client address (``developers.throttle``). Everything the public typed is stored as typed and shown
-escaped by Jinja2.
+staff pages extend ``base.html`` and need a staff session. Every form posts with the CSRF token. What the public
+files, and signing in, is throttled per client address (``developers.throttled``); request bodies under /open/ are
+capped by ``BodyLimitMiddleware``. Everything the public typed is stored as typed and shown escaped by Jinja2.
 """
 
 from __future__ import annotations
@@ -37,8 +37,6 @@ from govdata.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
-# (bucket, actions, seconds): how often one client address may file on the portal
-THROTTLES = {"register": (10, 3600), "demand": (5, 3600), "showcase": (5, 3600), "report": (20, 3600)}
 NOTICES = {
     "registered": N_("注册成功,已登录。现在可以创建接口密钥。"), "signed_in": N_("已登录"), "signed_out": N_("已退出"),
     "key_revoked": N_("密钥已吊销"), "demand_filed": N_("开放需求已提交,责任部门将在答复期限内答复"),
@@ -48,8 +46,8 @@ NOTICES = {
 _SPLIT = re.compile(r"[\s,,、;;]+")
 
 
-def client_of(request: Request) -> str:
-    return request.client.host if request.client else "-"
+def _client(request: Request) -> str | None:
+    return request_meta(request)[0]
 
 
 def developer_of(request: Request, db: Session) -> Developer | None:
@@ -129,9 +127,8 @@ async def developer_register(request: Request, db: Session = Depends(get_db)) ->
     shown = {k: v for k, v in values.items() if k != "password"}
     try:
         data = parse(DeveloperIn, values)
-        developers.throttle("register", client_of(request), *THROTTLES["register"])
-        developer = developers.register(db, data, attempt_principal(request))
-        developers.note("register", client_of(request))
+        with developers.throttled("register", _client(request)):
+            developer = developers.register(db, data, attempt_principal(request))
         _, token = developers.sign_in(db, developer.email or developer.phone or "", data.password,
                                       attempt_principal(request))
     except AppError as exc:
@@ -145,8 +142,9 @@ async def developer_register(request: Request, db: Session = Depends(get_db)) ->
 async def developer_login(request: Request, db: Session = Depends(get_db)) -> Response:
     values = await _form(request)
     try:
-        _, token = developers.sign_in(db, values.get("login", "")[:200], values.get("password", "")[:128],
-                                      attempt_principal(request))
+        with developers.throttled("login", _client(request)):
+            _, token = developers.sign_in(db, values.get("login", "")[:200], values.get("password", "")[:128],
+                                          attempt_principal(request))
     except AppError as exc:
         db.rollback()
         return _developer_page(request, db, None, mode="login", values={"login": values.get("login", "")},
@@ -192,7 +190,8 @@ def _feedback_fragment(request: Request, db: Session, slug: str, *, notice: str 
                        status: int = 200) -> Response:
     dataset = service.get_open(db, slug)
     return render(request, "opendata/_feedback.html", {
-        "dataset": dataset, "feedback": feedback.public_for(db, dataset.code), "feedback_notice": notice,
+        "dataset": dataset, "feedback": feedback.public_for(db, dataset.code),
+        "feedback_pending": feedback.pending_of(db, dataset.code), "feedback_notice": notice,
         "feedback_error": error, "feedback_values": values or {}}, status=status)
 
 
@@ -214,10 +213,10 @@ def _feedback_error(request: Request, db: Session, slug: str, exc: AppError, val
 async def dataset_rate(slug: str, request: Request, db: Session = Depends(get_db)) -> Response:
     values = await _form(request)
     developer = developer_of(request, db)
-    ip, agent, _ = request_meta(request)
     try:
         stars = int(values.get("rating", "0")) if values.get("rating", "").strip().isdigit() else 0
-        feedback.rate(db, slug, stars, developer_id=developer.id if developer else None, ip=ip, user_agent=agent)
+        with developers.throttled("rating", _client(request)):
+            feedback.rate(db, slug, stars, developer_id=developer.id if developer else None, ip=_client(request))
     except AppError as exc:
         return _feedback_error(request, db, slug, exc, values)
     return _after_feedback(request, db, slug, "rated", N_("感谢评分"))
@@ -229,11 +228,10 @@ async def dataset_feedback(slug: str, request: Request, db: Session = Depends(ge
     developer = developer_of(request, db)
     try:
         service.get_open(db, slug)
-        developers.throttle("report", client_of(request), *THROTTLES["report"])
-        feedback.report(db, slug, values.get("kind", "error"), values.get("content", ""),
-                        author=values.get("author", "")[:100], contact=values.get("contact", "")[:100],
-                        developer_id=developer.id if developer else None, attempt=_attempt(request, developer))
-        developers.note("report", client_of(request))
+        with developers.throttled("report", _client(request)):
+            feedback.report(db, slug, values.get("kind", "error"), values.get("content", ""),
+                            author=values.get("author", "")[:100], contact=values.get("contact", "")[:100],
+                            developer_id=developer.id if developer else None, attempt=_attempt(request, developer))
     except AppError as exc:
         return _feedback_error(request, db, slug, exc, values)
     return _after_feedback(request, db, slug, "sent", N_("反馈已提交,提供部门将在期限内答复"))
@@ -271,10 +269,9 @@ async def showcase_submit(request: Request, db: Session = Depends(get_db)) -> Re
     developer = developer_of(request, db)
     try:
         data = parse(ShowcaseIn, {**values, "datasets": [d for d in _SPLIT.split(values.get("datasets", "")) if d]})
-        developers.throttle("showcase", client_of(request), *THROTTLES["showcase"])
-        showcases.submit(db, data, developer_id=developer.id if developer else None,
-                         attempt=_attempt(request, developer))
-        developers.note("showcase", client_of(request))
+        with developers.throttled("showcase", _client(request)):
+            showcases.submit(db, data, developer_id=developer.id if developer else None,
+                             attempt=_attempt(request, developer))
     except AppError as exc:
         db.rollback()
         return _showcase_form(request, db, developer, values, error=exc, status=_form_status(exc))
@@ -328,9 +325,8 @@ async def demand_file(request: Request, db: Session = Depends(get_db)) -> Respon
     developer = developer_of(request, db)
     try:
         data = parse(PublicDemandIn, values)
-        developers.throttle("demand", client_of(request), *THROTTLES["demand"])
-        demand = demands.file_public(db, data, _attempt(request, developer))
-        developers.note("demand", client_of(request))
+        with developers.throttled("demand", _client(request)):
+            demand = demands.file_public(db, data, _attempt(request, developer))
     except AppError as exc:
         db.rollback()
         return _demand_form(request, db, values, error=exc, status=_form_status(exc))

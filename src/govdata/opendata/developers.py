@@ -5,7 +5,13 @@ password under the staff accounts' rule (security.check_password_strength). The 
 without mail or SMS, so an account is usable at once: nothing is sent to verify the address or number.
 
 Sign-in locks an account for ``lockout_minutes`` after ``login_max_failures`` consecutive wrong passwords, like
-staff accounts. A session is a random token in the ``gd_dev`` cookie; only its keyed hash is stored.
+staff accounts; a locked account, an unknown one, a stopped one and a wrong password get the same answer, so the
+sign-in form does not tell who has an account. Registering says only that the address or number is taken, without
+repeating it, and every attempt counts towards the per-address throttle. A session is a random token in the
+``gd_dev`` cookie; only its keyed hash is stored.
+
+``throttled(bucket, client)`` guards what the public files (register, sign in, demands, showcases, reports,
+ratings): a client address gets ``THROTTLES[bucket]`` actions per window, in memory per process.
 
 API keys (``gdo_…``) are shown once; only their hash is kept. ``take()`` is the API's door: a key's calls are
 counted per minute and per day, anonymous calls per client address and minute. Counting happens in memory per
@@ -20,7 +26,8 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -32,7 +39,7 @@ from govdata import security
 from govdata.actionlog import service as actionlog
 from govdata.config import get_settings, local_tz
 from govdata.db import new_session, utcnow
-from govdata.errors import AppError, Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed
+from govdata.errors import AppError, Conflict, NotFound, Unauthenticated, ValidationFailed
 from govdata.opendata.models import ApiKey, Developer, DeveloperSession
 from govdata.opendata.schemas import DeveloperIn, KeyLimits
 from govdata.principal import Principal, require_role
@@ -46,6 +53,15 @@ COOKIE_PATH = "/open"
 MAX_KEYS = 10  # active keys per developer
 CACHE_SECONDS = 5.0  # a key's limits and revocation apply within this time in every process
 FLUSH_SECONDS = 5.0
+
+# bucket → (actions, seconds, what counts): how often one client address may act on the portal. "success" counts
+# what was done, "failure" what was refused (sign-in), "always" every attempt (registering: a refusal says that an
+# address or number is taken, so trying many is what must be slow)
+THROTTLES: dict[str, tuple[int, int, str]] = {
+    "register": (10, 3600, "always"), "login": (20, 900, "failure"), "demand": (5, 3600, "success"),
+    "showcase": (5, 3600, "success"), "report": (20, 3600, "success"), "rating": (30, 3600, "success"),
+}
+BAD_LOGIN = "账号或密码错误,或账号已停用;连续多次失败后账号将暂时锁定"
 
 _EMAIL = re.compile(r"^[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"'.]+$")
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
@@ -101,18 +117,22 @@ def register(db: Session, data: DeveloperIn, attempt: Principal) -> Developer:
         db.flush()
     except IntegrityError:
         db.rollback()
-        raise Conflict("该电子邮箱或手机号码已注册", code="developer_exists") from None
+        raise _taken() from None
     actionlog.record(db, principal_of(developer, attempt), "opendata.developer.register", target_type="developer",
                      target_id=str(developer.id), summary=f"注册开发者账号 {developer.display_name}")
     db.commit()
     return developer
 
 
+def _taken() -> Conflict:
+    """One answer whichever of the two is taken, without repeating it (the page is not a lookup service)."""
+    return Conflict("该电子邮箱或手机号码已注册;如是本人注册,请直接登录", code="account_exists")
+
+
 def _check_unique(db: Session, email: str | None, phone: str | None) -> None:
-    if email and db.scalar(select(Developer.id).where(Developer.email == email)) is not None:
-        raise Conflict(f"该电子邮箱已注册:{email}", code="email_taken")
-    if phone and db.scalar(select(Developer.id).where(Developer.phone == phone)) is not None:
-        raise Conflict(f"该手机号码已注册:{phone}", code="phone_taken")
+    taken = [column == value for column, value in ((Developer.email, email), (Developer.phone, phone)) if value]
+    if any(db.scalar(select(Developer.id).where(condition)) is not None for condition in taken):
+        raise _taken()
 
 
 def find(db: Session, login: str) -> Developer | None:
@@ -125,14 +145,14 @@ def find(db: Session, login: str) -> Developer | None:
 
 
 def authenticate(db: Session, login: str, password: str, attempt: Principal) -> Developer:
-    """Check a password; failures count towards a lock-out; the message never says whether the account exists."""
+    """Check a password; failures count towards a lock-out. Unknown, stopped and locked accounts and a wrong
+    password get one answer (401 ``invalid_credentials``, ``BAD_LOGIN``): the caller cannot tell them apart."""
     settings = get_settings()
     developer = find(db, login)
     now = utcnow()
     if developer is not None and developer.locked_until and developer.locked_until > now:
-        security.verify_password(None, password)
-        minutes = max(1, int((developer.locked_until - now).total_seconds() // 60) + 1)
-        raise Forbidden(f"登录失败次数过多,账号已锁定,请 {minutes} 分钟后再试", code="account_locked")
+        security.verify_password(None, password)  # as slow as a real check
+        raise Unauthenticated(BAD_LOGIN, code="invalid_credentials")
     ok = security.verify_password(developer.password_hash if developer else None, password)
     if not ok or developer is None or not developer.is_active:
         if developer is not None:
@@ -141,7 +161,7 @@ def authenticate(db: Session, login: str, password: str, attempt: Principal) -> 
                 developer.locked_until = now + timedelta(minutes=settings.lockout_minutes)
                 developer.failed_logins = 0
             db.commit()
-        raise Unauthenticated("账号或密码错误,或账号已停用", code="invalid_credentials")
+        raise Unauthenticated(BAD_LOGIN, code="invalid_credentials")
     if security.needs_rehash(developer.password_hash):
         developer.password_hash = security.hash_password(password)
     developer.failed_logins, developer.locked_until, developer.last_login_at = 0, None, now
@@ -414,10 +434,29 @@ def _write(db: Session | None, batch: dict[int, int], used: dict[int, datetime])
             session.close()
 
 
-def throttle(bucket: str, client: str, limit: int, seconds: int) -> None:
-    """Refuse (429) a client address that already did ``limit`` actions of a kind (filing a demand, a report,
-    registering) in the last ``seconds``; ``note()`` counts an action once it succeeded. In memory, per process:
-    against spam from one address, not a quota."""
+@contextmanager
+def throttled(bucket: str, client: str | None) -> Iterator[None]:
+    """Guard one public action of a kind (``THROTTLES``): refuse (429) a client address that used up its actions,
+    then run the body and count it as the bucket says (on success, on an ``AppError`` refusal, or either)::
+
+        with developers.throttled("demand", ip):
+            demands.file_public(...)
+    """
+    limit, seconds, counts = THROTTLES[bucket]
+    throttle(bucket, client, limit, seconds)
+    try:
+        yield
+    except AppError:
+        if counts != "success":
+            note(bucket, client)
+        raise
+    if counts != "failure":
+        note(bucket, client)
+
+
+def throttle(bucket: str, client: str | None, limit: int, seconds: int) -> None:
+    """Refuse (429) a client address that already did ``limit`` actions of a kind in the last ``seconds``;
+    ``note()`` counts one. In memory, per process: against spam from one address, not a quota."""
     now = time.monotonic()
     slot = (bucket, client or "-")
     with _lock:
@@ -428,7 +467,7 @@ def throttle(bucket: str, client: str, limit: int, seconds: int) -> None:
             raise RateLimited(f"提交过于频繁,请 {wait // 60 + 1} 分钟后再试", retry_after=wait)
 
 
-def note(bucket: str, client: str) -> None:
+def note(bucket: str, client: str | None) -> None:
     """Count one successful action of a kind for ``throttle``."""
     with _lock:
         if len(_throttles) > 100_000:

@@ -1,26 +1,32 @@
 """反馈: ratings, error reports (纠错) and questions on open datasets.
 
 Anyone rates an open dataset 1–5, once per rater: a signed-in developer is the rater by account, anyone else by a
-keyed hash of the client address and user agent (so the same browser replaces its rating rather than adding one;
-not an identity). A new rating replaces the old one and adjusts the dataset's ``rating_sum``/``rating_count`` by
-the difference in one UPDATE. Error reports and questions go to the provider department (``provider`` is the
-dataset's) with a due date ``DUE_WORKING_DAYS`` working days ahead; its data officers or staff (or the bureau)
-answer, and the answer is public on the dataset page. The contact given is never shown publicly.
+keyed hash of the client address alone (another browser or user agent on the same address is the same rater, so
+changing the agent does not add ratings; people behind one address share one rating). A unique index on
+(code, rater) makes a rater's two concurrent first ratings one row: the loser of the race updates the winner's.
+A new rating replaces the old one and adjusts the dataset's ``rating_sum``/``rating_count`` by the difference.
+
+Error reports and questions go to the provider department (``provider`` is the dataset's) with a due date
+``DUE_WORKING_DAYS`` working days ahead; its data officers or staff (or the bureau) answer. Only answered items are
+public on the dataset page (with the answer); pending ones are shown as a count, so nothing anyone typed — perhaps
+personal data — is published before the department has read it. The contact given is never shown publicly.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from govdata.actionlog import service as actionlog
 from govdata.config import get_settings, local_tz
 from govdata.db import utcnow
-from govdata.errors import Forbidden, NotFound, ValidationFailed
+from govdata.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from govdata.i18n import N_
 from govdata.opendata import service
 from govdata.opendata.models import Feedback, OpenDataset
@@ -33,39 +39,56 @@ DUE_WORKING_DAYS = 10
 MAX_CONTENT = 2000
 
 
-def rater_of(developer_id: int | None, ip: str | None, user_agent: str | None) -> str:
-    """Who rates: ``dev:<id>`` for a signed-in developer, else a keyed SHA-256 of address and user agent."""
+def rater_of(developer_id: int | None, ip: str | None) -> str:
+    """Who rates: ``dev:<id>`` for a signed-in developer, else a keyed SHA-256 (HMAC) of the client address."""
     if developer_id is not None:
         return f"dev:{developer_id}"
-    secret = get_settings().resolved_secret_key()
-    return hashlib.sha256(f"opendata-rater:{secret}:{ip or '-'}:{(user_agent or '')[:300]}".encode()).hexdigest()
+    secret = get_settings().resolved_secret_key().encode()
+    return hmac.new(secret, f"opendata-rater:{ip or '-'}".encode(), hashlib.sha256).hexdigest()
 
 
-def rate(db: Session, code: str, stars: int, *, developer_id: int | None, ip: str | None,
-         user_agent: str | None) -> OpenDataset:
-    """Rate an open dataset; a rater's new rating replaces their earlier one. Commits."""
+def rate(db: Session, code: str, stars: int, *, developer_id: int | None, ip: str | None) -> OpenDataset:
+    """Rate an open dataset; a rater (the account, or else the client address) has one rating, a new one
+    replacing the old. Commits."""
     dataset = service.get_open(db, code)
-    if not isinstance(stars, int) or not 1 <= stars <= 5:
+    if not isinstance(stars, int) or isinstance(stars, bool) or not 1 <= stars <= 5:
         raise ValidationFailed("评分须为 1 到 5 之间的整数", code="invalid_rating")
-    # lock the dataset row (PostgreSQL) so one rater's two concurrent ratings cannot both insert
-    db.execute(select(OpenDataset.code).where(OpenDataset.code == dataset.code).with_for_update())
-    rater = rater_of(developer_id, ip, user_agent)
-    old = db.scalar(select(Feedback).where(Feedback.code == dataset.code, Feedback.kind == "rating",
-                                           Feedback.rater == rater))
-    if old is None:
-        db.add(Feedback(code=dataset.code, provider=dataset.provider, kind="rating", rating=stars, rater=rater,
-                        developer_id=developer_id, status="answered"))
-        delta_sum, delta_count = stars, 1
-    else:
-        delta_sum, delta_count = stars - (old.rating or 0), 0
-        old.rating, old.created_at = stars, utcnow()
-    db.execute(update(OpenDataset).where(OpenDataset.code == dataset.code)
-               .values(rating_sum=OpenDataset.rating_sum + delta_sum,
-                       rating_count=OpenDataset.rating_count + delta_count)
-               .execution_options(synchronize_session=False))
+    code_, provider, rater = dataset.code, dataset.provider, rater_of(developer_id, ip)
+    # a concurrent first rating by the same rater may win the insert: the next round updates it
+    if not any(_save_rating(db, code_, provider, rater, stars, developer_id) for _ in range(3)):
+        raise Conflict("评分未能保存,请重试", code="rating_conflict")
     db.commit()
     db.refresh(dataset)
     return dataset
+
+
+def _save_rating(db: Session, code: str, provider: str, rater: str, stars: int, developer_id: int | None) -> bool:
+    """Insert the rater's rating or replace it, with the dataset's totals; False when another request inserted
+    this rater's rating meanwhile (rolled back: try again, it is then an update)."""
+    # FOR UPDATE (PostgreSQL) queues a rater's concurrent changes; SQLite runs one writer at a time anyway
+    existing = db.scalar(select(Feedback.id).where(Feedback.code == code, Feedback.rater == rater)
+                         .with_for_update())
+    if existing is None:
+        db.add(Feedback(code=code, provider=provider, kind="rating", rating=stars, rater=rater,
+                        developer_id=developer_id, status="answered"))
+        try:
+            db.flush()
+        except IntegrityError:
+            db.rollback()
+            return False
+        sum_change, count_change = stars, 1
+    else:
+        # the difference is taken in SQL from the row as it is now, not as read earlier
+        old = select(Feedback.rating).where(Feedback.id == existing).scalar_subquery()
+        sum_change, count_change = stars - func.coalesce(old, 0), 0
+    db.execute(update(OpenDataset).where(OpenDataset.code == code)
+               .values(rating_sum=OpenDataset.rating_sum + sum_change,
+                       rating_count=OpenDataset.rating_count + count_change)
+               .execution_options(synchronize_session=False))
+    if existing is not None:
+        db.execute(update(Feedback).where(Feedback.id == existing).values(rating=stars, created_at=utcnow())
+                   .execution_options(synchronize_session=False))
+    return True
 
 
 def report(db: Session, code: str, kind: str, content: str, *, author: str = "", contact: str = "",
@@ -115,11 +138,22 @@ def staff_dict(item: Feedback, today: date | None = None) -> dict[str, Any]:
 
 
 def public_for(db: Session, code: str) -> list[dict[str, Any]]:
-    """The reports shown on a dataset's page: answered reports and questions, and error reports still pending."""
-    rows = db.scalars(select(Feedback).where(Feedback.code == code, Feedback.kind.in_(tuple(KINDS)))
-                      .order_by(Feedback.created_at.desc()).limit(200))
+    """The reports and questions shown on a dataset's page: answered ones only, with their answers (what is still
+    pending is unread by the department and may hold personal data someone typed; ``pending_of`` counts it)."""
+    rows = db.scalars(select(Feedback).where(Feedback.code == code, Feedback.kind.in_(tuple(KINDS)),
+                                             Feedback.status == "answered")
+                      .order_by(Feedback.replied_at.desc(), Feedback.id.desc()).limit(200))
     today = _today()
-    return [public_dict(r, today) for r in rows if r.status == "answered" or r.kind == "error"]
+    return [public_dict(r, today) for r in rows]
+
+
+def pending_of(db: Session, code: str) -> dict[str, int]:
+    """How many reports and questions on a dataset await an answer, and how many of them are past due (shown
+    publicly as counts only)."""
+    pending = (Feedback.code == code, Feedback.kind.in_(tuple(KINDS)), Feedback.status == "pending")
+    total = db.scalar(select(func.count()).select_from(Feedback).where(*pending)) or 0
+    late = db.scalar(select(func.count()).select_from(Feedback).where(*pending, Feedback.due_date < _today())) or 0
+    return {"pending": total, "overdue": late}
 
 
 def inbox(db: Session, principal: Principal, status: str | None = None) -> list[Feedback]:

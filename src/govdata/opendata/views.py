@@ -233,6 +233,7 @@ def dataset_page(ident: str, request: Request, preview: bool = False, db: Sessio
         "contact": dcat.public_contact(dataset.contact),
         "resources": service.resources(dataset), "inline_preview": preview,
         "showcases": showcases.for_dataset(db, dataset.code), "feedback": feedback.public_for(db, dataset.code),
+        "feedback_pending": feedback.pending_of(db, dataset.code),
     }
     if preview:
         context.update(_preview(dataset))

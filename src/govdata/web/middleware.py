@@ -8,6 +8,7 @@ import uuid
 from urllib.parse import parse_qs
 
 from starlette.requests import cookie_parser
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from govdata import i18n
@@ -71,35 +72,72 @@ class BodyTooLarge(AppError):
     code = "upload_too_large"
 
 
+PUBLIC_BODY_BYTES = 1 << 20
+# (path prefix, bytes): tighter caps where anyone may post without an account (the portal's forms, its public
+# JSON API and the CKAN Action API); the first matching prefix applies, never above the upload limit
+PATH_LIMITS: tuple[tuple[str, int], ...] = (
+    ("/api/3/action/", PUBLIC_BODY_BYTES), ("/api/action/", PUBLIC_BODY_BYTES),
+    ("/api/v1/opendata/", PUBLIC_BODY_BYTES), ("/open/", PUBLIC_BODY_BYTES),
+)
+
+
+def _size(limit: int) -> str:
+    return f"{limit / (1 << 20):,.0f} MB" if limit >= 1 << 20 else f"{limit / 1024:,.0f} KB"
+
+
 class BodyLimitMiddleware:
-    """Refuses request bodies beyond the configured upload limit, from Content-Length at once or while the body
-    streams in (a client may send none or lie). Raised inside ``receive``, so whatever reads the body (a form
-    parser, an upload) stops there and the error handler answers 413 ``upload_too_large``."""
+    """Refuses request bodies beyond the configured upload limit (``max_bytes``) or, under a prefix of
+    ``path_limits``, that path's smaller one: from Content-Length at once or while the body streams in (a client may
+    send none or lie). Raised inside ``receive``, so whatever reads the body (a form parser, an upload) stops there
+    and the error handler answers 413 ``upload_too_large``; no more of the body is read. Where the reader turns the
+    error into another answer (FastAPI answers 400 when a JSON body cannot be read), the answer is replaced by the
+    413 in the project's error shape."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app: ASGIApp, max_bytes: int,
+                 path_limits: tuple[tuple[str, int], ...] = PATH_LIMITS) -> None:
+        self.app, self.max_bytes, self.path_limits = app, max_bytes, path_limits
 
-    def _refuse(self) -> BodyTooLarge:
-        limit = self.max_bytes / (1 << 20)
-        return BodyTooLarge(f"上传内容超过允许的上限({limit:,.0f} MB),未保存任何内容",
-                            details={"limit_bytes": self.max_bytes})
+    def limit_for(self, path: str) -> int:
+        """The body limit of a request path."""
+        for prefix, limit in self.path_limits:
+            if path.startswith(prefix):
+                return min(limit, self.max_bytes)
+        return self.max_bytes
+
+    def _refuse(self, limit: int) -> BodyTooLarge:
+        return BodyTooLarge(f"上传内容超过允许的上限({_size(limit)}),未保存任何内容", details={"limit_bytes": limit})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limit_for(scope["path"])
         declared = dict(scope.get("headers", [])).get(b"content-length", b"")
-        too_big = declared.isdigit() and int(declared) > self.max_bytes
+        too_big = declared.isdigit() and int(declared) > limit
         seen = 0
+        refused: BodyTooLarge | None = None
+        replaced = False
 
         async def limited() -> Message:
-            nonlocal seen
+            nonlocal seen, refused
             if too_big:
-                raise self._refuse()
+                refused = self._refuse(limit)
+                raise refused
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > self.max_bytes:
-                raise self._refuse()
+            if seen > limit:
+                refused = self._refuse(limit)
+                raise refused
             return message
 
-        await self.app(scope, limited, send)
+        async def checked(message: Message) -> None:
+            nonlocal replaced
+            if replaced:
+                return  # the body of the answer that was replaced
+            if refused is not None and message["type"] == "http.response.start" and message["status"] != 413:
+                replaced = True
+                await JSONResponse(refused.to_json(), status_code=413)(scope, receive, send)
+                return
+            await send(message)
+
+        await self.app(scope, limited, checked)
