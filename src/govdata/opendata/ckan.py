@@ -484,11 +484,14 @@ def _facet_counts(db: Session, field: str, result: search.Result, filters: searc
             return [(org_name(v), label, n) for v, label, n in items]
         return list(items)
     counts: Counter[str] = Counter()
-    if field == "res_format":  # every dataset has the three files; the API only where has_api: two counts
-        rows = db.execute(select(OpenDataset.has_api, func.count()).where(*search.conditions(q, filters))
-                          .group_by(OpenDataset.has_api)).all()
-        total = sum(n for _, n in rows)
-        with_api = sum(n for has_api, n in rows if has_api)
+    if field == "res_format":  # every dataset has the three files; the API only where has_api
+        if filters.has_api is None:  # the search's has_api facet already counted the matches: no second scan
+            with_api = next((n for value, _, n in result.facets.get("has_api", []) if value == "true"), 0)
+            total = result.total
+        else:
+            rows = db.execute(select(OpenDataset.has_api, func.count()).where(*search.conditions(q, filters))
+                              .group_by(OpenDataset.has_api)).all()
+            total, with_api = sum(n for _, n in rows), sum(n for has_api, n in rows if has_api)
         counts.update({spec[2]: total for spec in service.RESOURCES if spec[1] != "api"})
         counts["API"] = with_api
         return [(v, v, n) for v, n in counts.most_common() if n]
