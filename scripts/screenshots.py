@@ -203,8 +203,8 @@ def _portal(browser, base_url: str, out: Path) -> None:
     public.close()
     staff = browser.new_context(base_url=base_url, locale="zh-CN", **DESKTOP)
     page = staff.new_page()
-    _log_in(page, _password("wj_admin"), "wj_admin")
-    page.goto("/opendata")
+    _log_in(page, _password("jy_admin"), "jy_admin")
+    page.goto("/opendata?state=refused")  # the demo's refused check: a person's name left in
     page.locator("#open-candidates a[href^='/opendata/datasets/']").first.click()
     page.wait_for_url("**/opendata/datasets/**")
     _shoot(page, out / "open-manage.png")
