@@ -23,6 +23,10 @@ os.environ["GOVDATA_VAR_DIR"] = str(_VAR)
 os.environ["GOVDATA_SECRET_KEY"] = secrets.token_urlsafe(32)
 os.environ["GOVDATA_DATA_DIR"] = str(_VAR / "data")
 os.environ["GOVDATA_WORKER_THREADS"] = "0"  # tests run jobs themselves (jobs.service.run_pending)
+# argon2id at its cheapest sound setting: every fixture that creates people hashes passwords (production keeps
+# argon2-cffi's defaults; tests/accounts check hashing and verification, not the cost)
+os.environ["GOVDATA_ARGON2_TIME_COST"] = "1"
+os.environ["GOVDATA_ARGON2_MEMORY_KIB"] = "1024"
 
 import pytest  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=lambda: VAR_DIR / "data")
     secret_key: str = ""
     # Sessions and tokens
+    argon2_time_cost: int = 3  # argon2id password hashing (argon2-cffi's defaults)
+    argon2_memory_kib: int = 65536
     session_hours: float = 8.0  # absolute lifetime of a web session or a person's API token
     session_idle_minutes: float = 60.0  # a web session idle longer than this ends
     login_max_failures: int = 5  # consecutive failures before the account locks

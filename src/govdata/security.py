@@ -10,10 +10,19 @@ import string
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from govdata.config import get_secret_key
+from govdata.config import get_secret_key, get_settings
 from govdata.errors import ValidationFailed
 
-_hasher = PasswordHasher()
+
+def _password_hasher() -> PasswordHasher:
+    """argon2id with argon2-cffi's defaults (t=3, 64 MiB, p=4) unless ``GOVDATA_ARGON2_TIME_COST`` /
+    ``GOVDATA_ARGON2_MEMORY_KIB`` say otherwise (the test suite makes them cheap; a stored hash records its own
+    parameters, and ``needs_rehash`` upgrades it at the next login when the settings grow)."""
+    settings = get_settings()
+    return PasswordHasher(time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib)
+
+
+_hasher = _password_hasher()
 # Verifying against this keeps the time of a failed login for an unknown user close to a known one's.
 _DUMMY_HASH = _hasher.hash("govdata-dummy-password")
 
