@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -82,3 +83,29 @@ def stop(proc: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+# Profiler entries that are waiting, not working (locks, epoll, queues, the database driver's waits)
+WAITS = ("acquire' of '_thread.lock", "acquire' of '_thread.RLock", "poll' of 'select.epoll", "select.select",
+         "time.sleep", "get' of '_queue.SimpleQueue", "'run_forever'", "'run_until_complete'", "threading.py",
+         "thread' of '_thread", "queue.py", "psycopg/connection.py", "psycopg/waiting.py")
+
+
+def waiting(label: str) -> bool:
+    return any(w in label for w in WAITS)
+
+
+def print_hot(stats: Any, calls: int, key: str, limit: int, only: str = "", waits: bool = True) -> None:
+    """The heaviest entries of merged cProfile ``stats`` by ``key`` (tottime | cumtime), per call: ms own,
+    ms with callees, calls; ``only`` keeps entries whose place contains it, ``waits=False`` drops the waits."""
+    rows = []
+    for (filename, line, name), (_, nc, tt, ct, _) in stats.stats.items():
+        where = f"{filename}:{line}({name})" if line else name
+        for prefix in (str(ROOT / "src") + "/", str(ROOT / ".venv/lib/python3.11/site-packages") + "/"):
+            where = where.replace(prefix, "")
+        if only in where and (waits or not waiting(where)):
+            rows.append((tt if key == "tottime" else ct, nc, tt, ct, where))
+    rows.sort(reverse=True)
+    print(f"  by {key}{' in ' + only if only else ''}:")
+    for _, nc, tt, ct, where in rows[:limit]:
+        print(f"    {tt * 1000 / calls:>7.2f} {ct * 1000 / calls:>7.2f} {nc / calls:>7.1f}  {where[:110]}")

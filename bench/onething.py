@@ -616,8 +616,8 @@ def profile(people: list[dict[str, Any]], count: int) -> None:
     total = sum(tt for _, _, tt, _, _ in stats.stats.values())  # type: ignore[attr-defined]
     print(f"\n  consent under cProfile, wall clock, request thread: {total * 1000 / count:.1f} ms per consent "
           "(cProfile inflates small functions). ms per consent own / with callees, calls per consent:")
-    _print_hot(stats, count, "tottime", 12)
-    _print_hot(stats, count, "cumtime", 24, only="govdata/")
+    harness.print_hot(stats, count, "tottime", 12)
+    harness.print_hot(stats, count, "cumtime", 24, only="govdata/")
     _cpu_profile(people, count)
 
 
@@ -761,36 +761,13 @@ def _cpu_profile(people: list[dict[str, Any]], count: int) -> None:
     for p in profilers[1:]:
         stats.add(p)
     total = sum(tt for (f, line, name), (_, _, tt, _, _) in stats.stats.items()  # type: ignore[attr-defined]
-                if not _waiting(f"{f}:{line}({name})" if line else name))
+                if not harness.waiting(f"{f}:{line}({name})" if line else name))
     print(f"\n  whole cases (create + consent) through the ASGI app, one at a time, cProfile on every thread "
           f"(request threads, event loop, audit writer), wall clock less the waits (locks, epoll, queues): "
           f"{total * 1000 / count:.1f} ms per case ({cpu * 1000 / count:.1f} ms of process CPU under the profiler; "
           "the httpx client is in both). ms per case own / with callees, calls per case:", flush=True)
-    _print_hot(stats, count, "tottime", 25, waits=False)
-    _print_hot(stats, count, "cumtime", 40, only="govdata/")
-
-
-WAITS = ("acquire' of '_thread.lock", "acquire' of '_thread.RLock", "poll' of 'select.epoll", "select.select",
-         "time.sleep", "get' of '_queue.SimpleQueue", "'run_forever'", "'run_until_complete'", "threading.py",
-         "thread' of '_thread", "queue.py", "psycopg/connection.py", "psycopg/waiting.py")  # psycopg: the database
-
-
-def _waiting(label: str) -> bool:
-    return any(w in label for w in WAITS)
-
-
-def _print_hot(stats: Any, calls: int, key: str, limit: int, only: str = "", waits: bool = True) -> None:
-    rows = []
-    for (filename, line, name), (_, nc, tt, ct, _) in stats.stats.items():  # type: ignore[attr-defined]
-        where = f"{filename}:{line}({name})" if line else name
-        for prefix in (str(ROOT / "src") + "/", str(ROOT / ".venv/lib/python3.11/site-packages") + "/"):
-            where = where.replace(prefix, "")
-        if only in where and (waits or not _waiting(where)):
-            rows.append((tt if key == "tottime" else ct, nc, tt, ct, where))
-    rows.sort(reverse=True)
-    print(f"  by {key}{' in ' + only if only else ''}:")
-    for _, nc, tt, ct, where in rows[:limit]:
-        print(f"    {tt * 1000 / calls:>7.2f} {ct * 1000 / calls:>7.2f} {nc / calls:>7.1f}  {where[:110]}")
+    harness.print_hot(stats, count, "tottime", 25, waits=False)
+    harness.print_hot(stats, count, "cumtime", 40, only="govdata/")
 
 
 # ---- the run -------------------------------------------------------------------------------------------------------

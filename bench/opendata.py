@@ -890,10 +890,6 @@ def print_readers(run: Readers, warmup: float) -> None:
 
 # ---- profile -------------------------------------------------------------------------------------------------------
 
-WAITS = ("acquire' of '_thread.lock", "acquire' of '_thread.RLock", "poll' of 'select.epoll", "select.select",
-         "time.sleep", "get' of '_queue.SimpleQueue", "'run_forever'", "'run_until_complete'", "threading.py",
-         "thread' of '_thread", "queue.py", "psycopg/connection.py", "psycopg/waiting.py")
-
 
 def profile(count: int, slugs: list[str], small: list[str]) -> None:
     """Each page kind through the ASGI app in this process, one request at a time (wall and process CPU per
@@ -944,8 +940,8 @@ def profile(count: int, slugs: list[str], small: list[str]) -> None:
         stats = _profiled(lambda plan=plan: asyncio.run(requests(plan, None)))
         print(f"\n## profile: {label}, {count} of each, through the ASGI app, cProfile on every thread (wall clock "
               "less waits); ms per request own / with callees, calls per request", flush=True)
-        _print_hot(stats, len(plan), "tottime", 25)
-        _print_hot(stats, len(plan), "cumtime", 30, only="govdata/")
+        harness.print_hot(stats, len(plan), "tottime", 25, waits=False)
+        harness.print_hot(stats, len(plan), "cumtime", 30, only="govdata/", waits=False)
 
 
 def _profiled(fn: Any) -> Any:
@@ -970,20 +966,6 @@ def _profiled(fn: Any) -> Any:
     for p in profilers[1:]:
         stats.add(p)
     return stats
-
-
-def _print_hot(stats: Any, calls: int, key: str, limit: int, only: str = "") -> None:
-    rows = []
-    for (filename, line, name), (_, nc, tt, ct, _) in stats.stats.items():  # type: ignore[attr-defined]
-        where = f"{filename}:{line}({name})" if line else name
-        for prefix in (str(ROOT / "src") + "/", str(ROOT / ".venv/lib/python3.11/site-packages") + "/"):
-            where = where.replace(prefix, "")
-        if only in where and not any(w in where for w in WAITS):
-            rows.append((tt if key == "tottime" else ct, nc, tt, ct, where))
-    rows.sort(reverse=True)
-    print(f"  by {key}{' in ' + only if only else ''}:")
-    for _, nc, tt, ct, where in rows[:limit]:
-        print(f"    {tt * 1000 / calls:>7.2f} {ct * 1000 / calls:>7.2f} {nc / calls:>7.1f}  {where[:110]}")
 
 
 # ---- the run -------------------------------------------------------------------------------------------------------
