@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -109,3 +112,17 @@ def print_hot(stats: Any, calls: int, key: str, limit: int, only: str = "", wait
     print(f"  by {key}{' in ' + only if only else ''}:")
     for _, nc, tt, ct, where in rows[:limit]:
         print(f"    {tt * 1000 / calls:>7.2f} {ct * 1000 / calls:>7.2f} {nc / calls:>7.1f}  {where[:110]}")
+
+
+def in_scratch(prefix: str, database_url: str | None, keep: bool, run: Callable[[Path, str], int]) -> int:
+    """``run(work, backend)`` in a new scratch folder pointed at by the environment (SQLite there unless
+    ``database_url``), removed afterwards unless ``keep``; returns its exit status."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        use_environment(work, database_url)
+        return run(work, "PostgreSQL" if database_url else "SQLite (WAL)")
+    finally:
+        if keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)

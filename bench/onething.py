@@ -49,11 +49,9 @@ import logging
 import os
 import platform
 import re
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -65,7 +63,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import harness  # noqa: E402
-from harness import cpu_seconds, free_port, use_environment  # noqa: E402
+from harness import cpu_seconds, free_port  # noqa: E402
 
 ROOT = HERE.parent
 SHIPPED = "newborn"  # 5 proofs: birth certificate, mother's and father's household, marriage, mother's card
@@ -875,18 +873,10 @@ def main() -> int:
     if not args.database_url:
         print(f"# one-thing evidence assembly benchmark — {time.strftime('%Y-%m-%d %H:%M %Z')} {platform.node()}, "
               f"{os.cpu_count()} CPUs, Python {platform.python_version()}; code: {source_digest()}", flush=True)
-    work = Path(tempfile.mkdtemp(prefix="govdata-bench-onething-"))
-    try:
-        use_environment(work, args.database_url)
-        backend = "PostgreSQL" if args.database_url else "SQLite (WAL)"
-        if args.database_url:
-            print(f"\n# PostgreSQL run — {time.strftime('%Y-%m-%d %H:%M %Z')}; code: {source_digest()}", flush=True)
-        code = run(work, args, backend)
-    finally:
-        if args.keep:
-            print(f"kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+    if args.database_url:
+        print(f"\n# PostgreSQL run — {time.strftime('%Y-%m-%d %H:%M %Z')}; code: {source_digest()}", flush=True)
+    code = harness.in_scratch("govdata-bench-onething-", args.database_url, args.keep,
+                              lambda work, backend: run(work, args, backend))
     if args.postgres:
         code = max(code, run_postgres(args.postgres))
     return code

@@ -73,10 +73,8 @@ import os
 import platform
 import random
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -91,7 +89,7 @@ from urllib.parse import urlencode
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import harness  # noqa: E402
-from harness import cpu_seconds, free_port, use_environment  # noqa: E402
+from harness import cpu_seconds, free_port  # noqa: E402
 
 ROOT = HERE.parent
 TARGET_P95_MS = 50.0
@@ -1101,19 +1099,11 @@ def main() -> int:
         print(f"# open-data portal benchmark — {time.strftime('%Y-%m-%d %H:%M %Z')} {platform.node()}, "
               f"{os.cpu_count()} CPUs ({_cpu_model()}), Python {platform.python_version()}; code: {source_digest()}",
               flush=True)
-    work = Path(tempfile.mkdtemp(prefix="govdata-bench-opendata-"))
-    try:
-        use_environment(work, args.database_url)
-        os.environ["GOVDATA_OPEN_ANONYMOUS_PER_MINUTE"] = "0"  # the server's and the in-process profile's
-        backend = "PostgreSQL" if args.database_url else "SQLite (WAL)"
-        if args.database_url:
-            print(f"\n# PostgreSQL run — {time.strftime('%Y-%m-%d %H:%M %Z')}", flush=True)
-        code = run(work, args, backend)
-    finally:
-        if args.keep:
-            print(f"kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+    os.environ["GOVDATA_OPEN_ANONYMOUS_PER_MINUTE"] = "0"  # the server's and the in-process profile's
+    if args.database_url:
+        print(f"\n# PostgreSQL run — {time.strftime('%Y-%m-%d %H:%M %Z')}", flush=True)
+    code = harness.in_scratch("govdata-bench-opendata-", args.database_url, args.keep,
+                              lambda work, backend: run(work, args, backend))
     if args.postgres:
         code = max(code, harness.run_postgres(__file__, args.postgres, "govdata_bench_opendata"))
     return code
